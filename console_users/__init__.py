@@ -1,0 +1,1 @@
+"""The console-users GraphQL API server: the Users section of an admin console."""

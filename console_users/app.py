@@ -1,0 +1,95 @@
+"""The Starlette application: /graphql (with GraphiQL), /healthz and the GraphiQL assets."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+from tortoise import Tortoise
+from tortoise.contrib.starlette import RegisterTortoise
+
+from console_users.context import Context
+from console_users.database import tortoise_config
+from console_users.settings import Settings
+from mailer.delivery import run_delivery_loop
+from resolvers.sessions import authenticate
+from schema import schema
+
+logger = logging.getLogger(__name__)
+
+STATIC_DIRECTORY = Path(__file__).parent / "static"
+CDN_PREFIX = "https://unpkg.com/"
+LOCAL_ASSET_PREFIX = "/static/graphiql/"
+
+
+class GraphQLApp(GraphQL[Context, None]):
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(schema, graphql_ide="graphiql" if settings.graphiql else None)
+        self.settings = settings
+
+    async def get_context(self, request: Request | WebSocket, response: Response | None) -> Context:
+        token = request.cookies.get(self.settings.session_cookie_name)
+        actor = await authenticate(self.settings, token)
+        return Context(request=request, response=response, settings=self.settings, actor=actor, session_token=token)
+
+    async def render_graphql_ide(self, request: Request) -> HTMLResponse:
+        # The page's assets are served from this server, with their integrity hashes unchanged.
+        return HTMLResponse(self.graphql_ide_html.replace(CDN_PREFIX, LOCAL_ASSET_PREFIX))
+
+
+async def healthz(request: Request) -> JSONResponse:
+    try:
+        await Tortoise.get_connection("default").execute_query("SELECT 1")
+    except Exception as error:  # noqa: BLE001 - any failure means "not healthy"
+        logger.warning("Health check failed: %s", error)
+        return JSONResponse({"status": "unavailable"}, status_code=503)
+    return JSONResponse({"status": "ok"})
+
+
+def create_app(settings: Settings, *, manage_database: bool = True, deliver_mail: bool = True) -> Starlette:
+    """Build the ASGI app.
+
+    Tests pass `manage_database=False` because their fixtures own the Tortoise context, and
+    `deliver_mail=False` to run delivery rounds themselves.
+    """
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with contextlib.AsyncExitStack() as stack:
+            if manage_database:
+                # The global fallback makes the ORM visible to request tasks (uvicorn runs
+                # the lifespan in a task of its own).
+                await stack.enter_async_context(
+                    RegisterTortoise(app, config=tortoise_config(settings), generate_schemas=False, _enable_global_fallback=True)
+                )
+            if deliver_mail:
+                stop = asyncio.Event()
+                task = asyncio.create_task(run_delivery_loop(settings, stop))
+                stack.push_async_callback(_stop_task, stop, task)
+            yield
+
+    graphql_app = GraphQLApp(settings)
+    return Starlette(
+        routes=[
+            Route("/graphql", graphql_app, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql_app),
+            Route("/healthz", healthz, methods=["GET"]),
+            Mount("/static", StaticFiles(directory=STATIC_DIRECTORY), name="static"),
+        ],
+        lifespan=lifespan,
+    )
+
+
+async def _stop_task(stop: asyncio.Event, task: asyncio.Task[None]) -> None:
+    stop.set()
+    await task

@@ -1,0 +1,108 @@
+"""Settings read once at start-up from the environment and an optional `.env` file."""
+
+from __future__ import annotations
+
+import enum
+from pathlib import Path
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite://var/console-users.sqlite3"
+
+
+class SmtpSecurity(enum.StrEnum):
+    NONE = "none"
+    STARTTLS = "starttls"
+    TLS = "tls"
+
+
+class SettingsError(Exception):
+    """Raised when an environment variable has an invalid value; the message names it."""
+
+
+class Settings(BaseSettings):
+    """Every setting of the server, one environment variable each."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
+
+    # Tortoise database URL: sqlite://path/to/file or postgres://user@host:port/name.
+    database_url: str = DEFAULT_DATABASE_URL
+    # Connection pool bounds for PostgreSQL.
+    database_pool_min: int = Field(default=1, ge=1)
+    database_pool_max: int = Field(default=10, ge=1)
+
+    # Without SMTP_HOST, messages are written to the log instead of being sent.
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_security: SmtpSecurity = SmtpSecurity.STARTTLS
+    # Seconds one SMTP socket operation may take.
+    smtp_timeout_seconds: float = Field(default=30.0, gt=0)
+    mail_from: str = "Console <no-reply@console.localhost>"
+
+    # Base URL of the React console; invitation links point below it.
+    console_url: str = "http://localhost:3000"
+    invitation_ttl_seconds: int = Field(default=604800, ge=60)
+
+    session_cookie_secure: bool = True
+    # A session ends after this long without a request, and after its absolute lifetime.
+    session_idle_timeout_seconds: int = Field(default=7 * 24 * 3600, ge=60)
+    session_lifetime_seconds: int = Field(default=30 * 24 * 3600, ge=60)
+
+    # Serve the GraphiQL explorer on GET /graphql from a browser.
+    graphiql: bool = True
+
+    # Outbox delivery: how often the loop looks for due messages, and how long a claim lasts.
+    delivery_poll_seconds: float = Field(default=1.0, gt=0)
+    delivery_lease_seconds: int = Field(default=120, ge=5)
+    delivery_batch_size: int = Field(default=20, ge=1)
+    delivery_max_attempts: int = Field(default=10, ge=1)
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str) -> str:
+        schemes = ("sqlite://", "postgres://", "postgresql://", "asyncpg://")
+        if not value.startswith(schemes):
+            raise ValueError(
+                f"{value!r} is not a supported URL; use sqlite://PATH or postgres://USER@HOST:PORT/NAME"
+            )
+        return value
+
+    @field_validator("console_url")
+    @classmethod
+    def _check_console_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError(f"{value!r} is not an http:// or https:// URL")
+        return value.rstrip("/")
+
+    @field_validator("mail_from")
+    @classmethod
+    def _check_mail_from(cls, value: str) -> str:
+        if any(ord(ch) < 32 for ch in value) or "@" not in value:
+            raise ValueError(f"{value!r} is not a mail address such as 'Console <no-reply@example.com>'")
+        return value
+
+    @property
+    def session_cookie_name(self) -> str:
+        # The __Host- prefix makes browsers insist on Secure, Path=/ and no Domain.
+        return "__Host-session" if self.session_cookie_secure else "session"
+
+    def sqlite_path(self) -> Path | None:
+        if not self.database_url.startswith("sqlite://"):
+            return None
+        location = self.database_url.removeprefix("sqlite://").split("?", 1)[0]
+        return None if location == ":memory:" else Path(location)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings, turning validation errors into one message per variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as error:
+        lines = []
+        for problem in error.errors():
+            variable = "_".join(str(part) for part in problem["loc"]).upper()
+            lines.append(f"{variable}: {problem['msg']} (got {problem.get('input')!r})")
+        raise SettingsError("Invalid settings:\n  " + "\n  ".join(lines)) from None

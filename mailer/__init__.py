@@ -1,0 +1,1 @@
+"""Outgoing mail: Jinja2 templates, the outbox and the delivery loop."""

@@ -1,0 +1,1 @@
+"""The rules of the Users section, one module per capability, each change one transaction."""

@@ -1,0 +1,41 @@
+"""The GraphQL schema: types, inputs, payloads, permissions, and its assembly."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import MaxAliasesLimiter, ParserCache, QueryDepthLimiter, ValidationCache
+from strawberry.schema.config import StrawberryConfig
+from strawberry.types import ExecutionContext
+
+from schema.errors import MaskUnexpectedErrors, log_errors
+from schema.mutation import Mutation
+from schema.query import Query
+from schema.scalars import DATETIME_SCALAR
+
+
+class ConsoleSchema(strawberry.Schema):
+    def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
+        log_errors(errors)
+
+
+def build_schema() -> ConsoleSchema:
+    extensions: list[Any] = [
+        lambda: QueryDepthLimiter(max_depth=10),
+        lambda: MaxAliasesLimiter(max_alias_count=15),
+        ParserCache,
+        ValidationCache,
+        MaskUnexpectedErrors,
+    ]
+    return ConsoleSchema(
+        query=Query,
+        mutation=Mutation,
+        extensions=extensions,
+        config=StrawberryConfig(scalar_map={datetime: DATETIME_SCALAR}),
+    )
+
+
+schema = build_schema()

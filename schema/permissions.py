@@ -1,0 +1,36 @@
+"""Permission classes, one rule each, stacked on fields in the order they are listed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from strawberry.permission import BasePermission
+from strawberry.types import Info
+
+from console_users.context import Context
+
+
+class IsAuthenticated(BasePermission):
+    message = "Sign in first: this operation needs a session."
+    error_extensions = {"code": "UNAUTHENTICATED"}
+
+    def has_permission(self, source: Any, info: Info[Context, None], **kwargs: Any) -> bool:
+        return info.context.actor is not None
+
+
+class IsAdmin(BasePermission):
+    message = "This operation needs the Admin role."
+    error_extensions = {"code": "FORBIDDEN"}
+
+    def has_permission(self, source: Any, info: Info[Context, None], **kwargs: Any) -> bool:
+        actor = info.context.actor
+        return actor is not None and actor.is_admin
+
+
+class IsOwner(BasePermission):
+    message = "Only the owner of the organization can do this."
+    error_extensions = {"code": "FORBIDDEN"}
+
+    def has_permission(self, source: Any, info: Info[Context, None], **kwargs: Any) -> bool:
+        actor = info.context.actor
+        return actor is not None and actor.is_owner

@@ -1,0 +1,130 @@
+"""Read fields of the API."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.permission import PermissionExtension
+from strawberry.types import Info
+
+from console_users.context import Context
+from models import Membership
+from resolvers import activity, invitations, users
+from schema.enums import InvitationState, Role
+from schema.inputs import UserFilter
+from schema.pagination import check_page_size, decode_cursor, encode_cursor
+from schema.permissions import IsAuthenticated
+from schema.types import (
+    ActivityEvent,
+    ActivityEventConnection,
+    ActivityEventEdge,
+    InvitationPreview,
+    Organization,
+    PageInfo,
+    User,
+    UserConnection,
+    UserEdge,
+    Viewer,
+)
+
+SIGNED_IN = [PermissionExtension(permissions=[IsAuthenticated()], use_directives=False)]
+
+
+def viewer_of(context: Context) -> Viewer | None:
+    actor = context.actor
+    if actor is None:
+        return None
+    return Viewer(account=actor.account, member=actor.membership, current_organization=actor.organization)
+
+
+def _user_query(filter: UserFilter | None) -> users.UserQuery:
+    if filter is None:
+        return users.UserQuery()
+    statuses = users.DEFAULT_STATUSES if filter.status is None else [status.value for status in filter.status]
+    return users.UserQuery(
+        statuses=statuses,
+        role=filter.role.to_stored() if filter.role is not None else None,
+        search=filter.search,
+    )
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="Null when the request is not signed in.")
+    def viewer(self, info: Info[Context, None]) -> Viewer | None:
+        return viewer_of(info.context)
+
+    @strawberry.field(extensions=SIGNED_IN)
+    def organization(self, info: Info[Context, None]) -> Organization:
+        assert info.context.actor is not None
+        return Organization(model=info.context.actor.organization)
+
+    @strawberry.field(extensions=SIGNED_IN)
+    async def users(
+        self, info: Info[Context, None], first: int | None = 50, after: str | None = None, filter: UserFilter | None = None
+    ) -> UserConnection:
+        first = check_page_size(first)
+        after_id = decode_cursor("user", after)
+        actor = info.context.actor
+        assert actor is not None
+        rows, total = await users.list_members(actor.organization.id, _user_query(filter), first=first, after_id=after_id)
+        page = rows[:first]
+        edges = [
+            UserEdge(cursor=encode_cursor("user", row.id), node=User.from_model(row, actor.organization.owner_user_id))
+            for row in page
+        ]
+        for row in page:
+            info.context.members.prime(row.id, row)
+        return UserConnection(
+            edges=edges,
+            page_info=PageInfo(has_next_page=len(rows) > first, end_cursor=edges[-1].cursor if edges else None),
+            total_count=total,
+        )
+
+    @strawberry.field(extensions=SIGNED_IN)
+    async def user(self, info: Info[Context, None], id: strawberry.ID) -> User | None:
+        actor = info.context.actor
+        assert actor is not None
+        if not (id.isascii() and id.isdigit() and len(id) < 12):
+            return None
+        member = await Membership.filter(id=int(id), organization_id=actor.organization.id).select_related(
+            "account", "invitation_message"
+        ).first()
+        return User.from_model(member, actor.organization.owner_user_id) if member else None
+
+    @strawberry.field(extensions=SIGNED_IN, description="Newest first.")
+    async def activity(
+        self, info: Info[Context, None], first: int | None = 50, after: str | None = None
+    ) -> ActivityEventConnection:
+        first = check_page_size(first)
+        after_id = decode_cursor("event", after)
+        actor = info.context.actor
+        assert actor is not None
+        rows = await activity.list_events(actor.organization.id, first=first, after_id=after_id)
+        edges = [
+            ActivityEventEdge(
+                cursor=encode_cursor("event", row.id),
+                node=ActivityEvent(model=row, owner_user_id=actor.organization.owner_user_id),
+            )
+            for row in rows[:first]
+        ]
+        return ActivityEventConnection(
+            edges=edges,
+            page_info=PageInfo(has_next_page=len(rows) > first, end_cursor=edges[-1].cursor if edges else None),
+        )
+
+    @strawberry.field(description="Null for an unknown, used or revoked token. Needs no sign-in.")
+    async def invitation(self, token: str) -> InvitationPreview | None:
+        preview = await invitations.preview_invitation(token)
+        if preview is None:
+            return None
+        return InvitationPreview(
+            organization_name=preview.organization_name,
+            email=preview.email,
+            role=Role.from_stored(preview.role),
+            invited_by_name=preview.invited_by_name,
+            expires_at=preview.expires_at,
+            state=InvitationState.EXPIRED if preview.expired else InvitationState.PENDING,
+            account_exists=preview.account_exists,
+        )
+
+
