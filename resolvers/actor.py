@@ -31,10 +31,12 @@ class Actor:
 async def lock_organization(connection: BaseDBAsyncClient, organization_id: int) -> Organization:
     """Take the organization's row lock; every change to its members runs under it.
 
-    On PostgreSQL this is SELECT ... FOR UPDATE. SQLite drops the clause, but Tortoise
-    serialises SQLite transactions on one connection, so the rules hold there too.
+    On PostgreSQL this is SELECT ... FOR NO KEY UPDATE: it serialises the changes, yet lets
+    other transactions insert rows that reference the organization (their foreign-key check
+    takes FOR KEY SHARE, which plain FOR UPDATE would block and could deadlock with).
+    SQLite drops the clause, but Tortoise runs SQLite transactions one at a time.
     """
-    return await Organization.filter(id=organization_id).select_for_update().using_db(connection).get()
+    return await Organization.filter(id=organization_id).select_for_update(no_key=True).using_db(connection).get()
 
 
 async def recheck_admin(connection: BaseDBAsyncClient, actor: Actor) -> None:

@@ -43,9 +43,9 @@ async def transfer_by_support(settings: Settings, organization_id: int, raw_emai
     if not reason.strip():
         raise UserFacingError(ErrorCode.INVALID_INPUT, "A reason is required; it is kept in the activity log.", ("reason",))
     async with in_transaction() as connection:
-        organization = await Organization.filter(id=organization_id).select_for_update().using_db(connection).first()
-        if organization is None:
+        if not await Organization.filter(id=organization_id).using_db(connection).exists():
             raise UserFacingError(ErrorCode.NOT_FOUND, f"No organization has the id '{organization_id}'.", ("organization",))
+        organization = await lock_organization(connection, organization_id)
         target = await Membership.filter(organization_id=organization_id, email=email).using_db(connection).first()
         if target is None:
             raise UserFacingError(ErrorCode.NOT_FOUND, f"{email} is not a user of {organization.name}.", ("toEmail",))
