@@ -1,9 +1,10 @@
 """Deliver outbox messages with aiosmtplib, with leases so several workers can share one table.
 
-A worker claims a batch with `SELECT ... FOR UPDATE SKIP LOCKED` and stamps a lease on it. If the
-worker dies, its lease lapses and another worker picks the messages up. Delivery is therefore at
-least once: a worker killed after the SMTP server accepted a message but before the outcome was
-recorded causes that one message to be sent again.
+A worker claims a batch with `SELECT ... FOR UPDATE SKIP LOCKED` and stamps a lease on it, and
+renews the lease of each message just before sending it. If the worker dies, its lease lapses and
+another worker picks the messages up. Delivery is therefore at least once: a worker killed after
+the SMTP server accepted a message but before the outcome was recorded causes that one message to
+be sent again, and so does a single send that outlasts DELIVERY_LEASE_SECONDS.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
 import socket
 import uuid
 from datetime import timedelta
@@ -29,6 +31,11 @@ logger = logging.getLogger(__name__)
 # Retry delays grow 15 s, 30 s, 60 s, ... and stop growing at one hour.
 FIRST_RETRY_SECONDS = 15
 MAX_RETRY_SECONDS = 3600
+
+
+# Links carry single-use tokens; once a message is done with, the stored copy loses them.
+TOKEN_IN_LINK = re.compile(r"(token=)[A-Za-z0-9_\-]+")
+REDACTED = r"\1REDACTED"
 
 
 class PermanentDeliveryError(Exception):
@@ -96,6 +103,10 @@ async def send_email(email: EmailMessage, settings: Settings) -> None:
         if error.code >= 500:
             raise PermanentDeliveryError(f"{error.code} {error.message}") from error
         raise
+    except aiosmtplib.SMTPNotSupported as error:
+        # For example an internationalized address sent to a server without SMTPUTF8:
+        # retrying the same server cannot help.
+        raise PermanentDeliveryError(str(error)) from error
 
 
 def log_email(message: OutboxMessage) -> None:
@@ -109,8 +120,24 @@ def log_email(message: OutboxMessage) -> None:
     )
 
 
-async def deliver_one(message: OutboxMessage, settings: Settings, worker_id: str) -> MessageStatus:
-    """Send one claimed message and record the outcome; return the status it ended in."""
+async def renew_lease(message: OutboxMessage, settings: Settings, worker_id: str) -> bool:
+    """Extend this worker's lease before sending; False when the lease was lost meanwhile."""
+    now = utcnow()
+    renewed = await OutboxMessage.filter(id=message.id, leased_by=worker_id, lease_expires_at__gt=now).update(
+        lease_expires_at=now + timedelta(seconds=settings.delivery_lease_seconds)
+    )
+    return renewed == 1
+
+
+async def deliver_one(message: OutboxMessage, settings: Settings, worker_id: str) -> MessageStatus | None:
+    """Send one claimed message and record the outcome.
+
+    Return the status the message ended in, or None when this worker no longer held the lease
+    (a slow batch outlasted it and another worker took the message over).
+    """
+    if not await renew_lease(message, settings, worker_id):
+        logger.info("Skipped message %d: the lease of worker %s lapsed", message.id, worker_id)
+        return None
     attempts = message.attempts + 1
     now = utcnow()
     try:
@@ -133,6 +160,10 @@ async def deliver_one(message: OutboxMessage, settings: Settings, worker_id: str
     else:
         status, values = MessageStatus.SENT, {"sent_at": now, "last_error": None}
         logger.info("Message %d (%s) delivered", message.id, message.kind)
+
+    if status is not MessageStatus.QUEUED:
+        values["text_body"] = TOKEN_IN_LINK.sub(REDACTED, message.text_body)
+        values["html_body"] = TOKEN_IN_LINK.sub(REDACTED, message.html_body)
 
     # Only the lease holder records the outcome, so a worker whose lease lapsed cannot
     # overwrite the result of the worker that took the message over.

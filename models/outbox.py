@@ -24,7 +24,8 @@ class OutboxMessage(Model):
     # Template name, e.g. "invitation"; kept for logs and statistics.
     kind = fields.CharField(max_length=50)
     to_address = fields.CharField(max_length=254)
-    subject = fields.CharField(max_length=300)
+    subject = fields.TextField()
+    # Invitation links in the bodies are redacted once delivery ends (sent or failed).
     text_body = fields.TextField()
     html_body = fields.TextField()
     message_id = fields.CharField(max_length=300)

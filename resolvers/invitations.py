@@ -31,7 +31,8 @@ INVALID_LINK_MESSAGE = "This invitation link is not valid: it was already used, 
 @dataclass
 class IssuedInvitation:
     membership: Membership
-    # The only copy of the token in clear text; it exists to be mailed, or printed by the CLI.
+    # The token in clear text, for the CLI to print. The other copy is the queued mail, whose
+    # stored body is redacted once delivery ends.
     token: str
 
 

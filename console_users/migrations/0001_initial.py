@@ -43,7 +43,7 @@ class Migration(migrations.Migration):
                 ('organization', fields.ForeignKeyField('models.Organization', source_field='organization_id', null=True, db_constraint=True, to_field='id', related_name='messages', on_delete=OnDelete.SET_NULL)),
                 ('kind', fields.CharField(max_length=50)),
                 ('to_address', fields.CharField(max_length=254)),
-                ('subject', fields.CharField(max_length=300)),
+                ('subject', fields.TextField(unique=False)),
                 ('text_body', fields.TextField(unique=False)),
                 ('html_body', fields.TextField(unique=False)),
                 ('message_id', fields.CharField(max_length=300)),
