@@ -14,6 +14,8 @@ MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 1024
 MAX_NAME_LENGTH = 200
 MAX_EMAIL_LENGTH = 254
+# Ids are 32-bit integer columns on PostgreSQL; anything larger cannot name a row.
+MAX_ID = 2**31 - 1
 
 
 def _has_control_characters(value: str) -> bool:
@@ -67,8 +69,16 @@ def check_password_size(password: str, field: Sequence[str]) -> None:
         raise UserFacingError(ErrorCode.INVALID_INPUT, f"The password has {len(password)} characters; use at most {MAX_PASSWORD_LENGTH}.", field)
 
 
+def id_or_none(raw: str) -> int | None:
+    """Return the row id an ID argument names, or None when it cannot name a row."""
+    if raw.isascii() and raw.isdigit() and len(raw) <= len(str(MAX_ID)) and int(raw) <= MAX_ID:
+        return int(raw)
+    return None
+
+
 def parse_id(raw: str, field: Sequence[str], what: str) -> int:
     """Parse an ID argument; a malformed one is reported like an unknown one."""
-    if raw.isascii() and raw.isdigit() and len(raw) < 12:
-        return int(raw)
+    row_id = id_or_none(raw)
+    if row_id is not None:
+        return row_id
     raise UserFacingError(ErrorCode.NOT_FOUND, f"No {what} has the id {raw[:50]!r}. Use an id returned by the API.", field)

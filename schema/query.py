@@ -9,6 +9,7 @@ from strawberry.types import Info
 from console_users.context import Context
 from models import Membership
 from resolvers import activity, invitations, users
+from resolvers.validation import id_or_none
 from schema.enums import InvitationState, Role
 from schema.inputs import UserFilter
 from schema.pagination import check_page_size, decode_cursor, encode_cursor
@@ -84,9 +85,10 @@ class Query:
     async def user(self, info: Info[Context, None], id: strawberry.ID) -> User | None:
         actor = info.context.actor
         assert actor is not None
-        if not (id.isascii() and id.isdigit() and len(id) < 12):
+        member_id = id_or_none(id)
+        if member_id is None:
             return None
-        member = await Membership.filter(id=int(id), organization_id=actor.organization.id).select_related(
+        member = await Membership.filter(id=member_id, organization_id=actor.organization.id).select_related(
             "account", "invitation_message"
         ).first()
         return User.from_model(member, actor.organization.owner_user_id) if member else None
