@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from pathlib import Path
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite://var/console-users.sqlite3"
@@ -84,6 +84,19 @@ class Settings(BaseSettings):
             raise ValueError(f"{value!r} is not a mail address such as 'Console <no-reply@example.com>'")
         return value
 
+    @model_validator(mode="after")
+    def _check_smtp_credentials(self) -> Settings:
+        # Credentials must never cross the network in clear text.
+        if self.smtp_username and self.smtp_security is SmtpSecurity.NONE:
+            raise ValueError(
+                "SMTP_USERNAME is set while SMTP_SECURITY is 'none'; use starttls or tls so the password is encrypted"
+            )
+        if self.database_pool_min > self.database_pool_max:
+            raise ValueError(
+                f"DATABASE_POOL_MIN ({self.database_pool_min}) is larger than DATABASE_POOL_MAX ({self.database_pool_max})"
+            )
+        return self
+
     @property
     def session_cookie_name(self) -> str:
         # The __Host- prefix makes browsers insist on Secure, Path=/ and no Domain.
@@ -103,6 +116,9 @@ def load_settings(**overrides: object) -> Settings:
     except ValidationError as error:
         lines = []
         for problem in error.errors():
-            variable = "_".join(str(part) for part in problem["loc"]).upper()
-            lines.append(f"{variable}: {problem['msg']} (got {problem.get('input')!r})")
+            if problem["loc"]:
+                variable = "_".join(str(part) for part in problem["loc"]).upper()
+                lines.append(f"{variable}: {problem['msg']} (got {problem.get('input')!r})")
+            else:
+                lines.append(problem["msg"].removeprefix("Value error, "))
         raise SettingsError("Invalid settings:\n  " + "\n  ".join(lines)) from None
