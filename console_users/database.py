@@ -6,6 +6,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from tortoise import Tortoise
+from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.migrations.api import migrate
 
 from console_users.settings import Settings
@@ -14,11 +15,14 @@ MODEL_MODULES = ["models"]
 MIGRATIONS_MODULE = "console_users.migrations"
 
 
-def connection_url(settings: Settings) -> str:
-    """Return the database URL with the pool bounds added for PostgreSQL."""
+SQLITE_ENGINE = "console_users.sqlite_backend"
+
+
+def connection_config(settings: Settings) -> str | dict[str, Any]:
+    """Return the Tortoise connection: PostgreSQL with pool bounds, SQLite with Unicode case folding."""
     url = settings.database_url
     if url.startswith("sqlite://"):
-        return url
+        return {**expand_db_url(url), "engine": SQLITE_ENGINE}
     parts = urlsplit(url)
     query = dict(parse_qsl(parts.query))
     query.setdefault("min_size", str(settings.database_pool_min))
@@ -28,7 +32,7 @@ def connection_url(settings: Settings) -> str:
 
 def tortoise_config(settings: Settings) -> dict[str, Any]:
     return {
-        "connections": {"default": connection_url(settings)},
+        "connections": {"default": connection_config(settings)},
         "apps": {
             "models": {
                 "models": MODEL_MODULES,
