@@ -12,16 +12,20 @@ from starlette.websockets import WebSocket
 from strawberry.dataloader import DataLoader
 
 from console_users.settings import Settings
-from models import Membership
+from models import Membership, MessageStatus, OutboxMessage
 from resolvers.actor import Actor
 
 
 async def _load_members(ids: Sequence[int]) -> list[Membership | None]:
-    found = {
-        member.id: member
-        for member in await Membership.filter(id__in=list(ids)).select_related("account", "invitation_message")
-    }
+    found = {member.id: member for member in await Membership.filter(id__in=list(ids)).select_related("account")}
     return [found.get(member_id) for member_id in ids]
+
+
+async def _load_message_statuses(ids: Sequence[int]) -> list[MessageStatus | None]:
+    # Only the status column: the rendered bodies are not needed to show delivery state.
+    rows = await OutboxMessage.filter(id__in=list(ids)).values_list("id", "status")
+    found = {message_id: MessageStatus(status) for message_id, status in rows}
+    return [found.get(message_id) for message_id in ids]
 
 
 @dataclass
@@ -33,6 +37,10 @@ class Context:
     session_token: str | None
     # Memberships by id, batched per request (invitedBy, owners, activity actors and subjects).
     members: DataLoader[int, Membership | None] = field(default_factory=lambda: DataLoader(load_fn=_load_members))
+    # Delivery state of outbox messages by id, for User.invitationEmail.
+    message_statuses: DataLoader[int, MessageStatus | None] = field(
+        default_factory=lambda: DataLoader(load_fn=_load_message_statuses)
+    )
     connection_params: dict[str, Any] | None = None
 
     @property

@@ -71,7 +71,7 @@ async def list_members(
     members = filtered_members(organization_id, query)
     total = await members.count()
     page_query = members if after_id is None else members.filter(id__gt=after_id)
-    page = await page_query.order_by("id").limit(first + 1).select_related("account", "invitation_message")
+    page = await page_query.order_by("id").limit(first + 1).select_related("account")
     return page, total
 
 

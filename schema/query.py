@@ -88,9 +88,7 @@ class Query:
         member_id = id_or_none(id)
         if member_id is None:
             return None
-        member = await Membership.filter(id=member_id, organization_id=actor.organization.id).select_related(
-            "account", "invitation_message"
-        ).first()
+        member = await Membership.filter(id=member_id, organization_id=actor.organization.id).select_related("account").first()
         return User.from_model(member, actor.organization.owner_user_id) if member else None
 
     @strawberry.field(extensions=SIGNED_IN, description="Newest first.")

@@ -87,13 +87,12 @@ class User:
         return self.model.invitation_expires_at
 
     @strawberry.field(description="Null once the invitation is accepted.")
-    async def invitation_email(self) -> EmailDelivery | None:
-        if self.model.status is not MembershipStatus.INVITED or self.model.invitation_message_id is None:  # type: ignore[attr-defined]
+    async def invitation_email(self, info: Info[Context, None]) -> EmailDelivery | None:
+        message_id = self.model.invitation_message_id  # type: ignore[attr-defined]
+        if self.model.status is not MembershipStatus.INVITED or message_id is None:
             return None
-        message = self.model.invitation_message
-        if not hasattr(message, "status"):
-            message = await self.model.invitation_message
-        return EmailDelivery(message.status.value)
+        status = await info.context.message_statuses.load(message_id)
+        return EmailDelivery(status.value) if status is not None else None
 
     @strawberry.field
     def joined_at(self) -> datetime | None:
