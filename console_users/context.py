@@ -47,6 +47,12 @@ class Context:
     def user_agent(self) -> str:
         return self.request.headers.get("user-agent", "")
 
+    @property
+    def client_address(self) -> str:
+        """The peer's IP address (behind a proxy, run uvicorn with --proxy-headers)."""
+        client = self.request.client
+        return client.host if client is not None else "unknown"
+
     def set_session_cookie(self, token: str) -> None:
         assert self.response is not None
         self.response.set_cookie(

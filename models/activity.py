@@ -18,6 +18,15 @@ class ActivityAction(enum.StrEnum):
     OWNERSHIP_TRANSFERRED = "ownership_transferred"
 
 
+class ActorKind(enum.StrEnum):
+    """Who caused an event: a signed-in member, an API token acting for its creator, or no person."""
+
+    MEMBER = "member"
+    API_TOKEN = "api_token"
+    SYSTEM = "system"
+    SUPPORT = "support"
+
+
 class ActivityEvent(Model):
     """One change. Names are copied when the event is written so they survive later edits."""
 
@@ -31,6 +40,9 @@ class ActivityEvent(Model):
         "models.Membership", related_name=False, null=True, on_delete=fields.SET_NULL
     )
     actor_name = fields.CharField(max_length=200)
+    actor_kind = fields.CharEnumField(ActorKind, max_length=16, default=ActorKind.MEMBER, db_default=ActorKind.MEMBER.value)
+    # The token that made the change, when one did; `actor` is then the token's creator.
+    api_token = fields.ForeignKeyField("models.ApiToken", related_name=False, null=True, on_delete=fields.SET_NULL)
     subject = fields.ForeignKeyField(
         "models.Membership", related_name=False, null=True, on_delete=fields.SET_NULL
     )

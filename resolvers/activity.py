@@ -6,7 +6,7 @@ from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
-from models import ActivityAction, ActivityEvent, Membership, Organization
+from models import ActivityAction, ActivityEvent, ActorKind, ApiToken, Membership, Organization
 
 SYSTEM_ACTOR_NAME = "System"
 SUPPORT_ACTOR_NAME = "Support"
@@ -22,14 +22,24 @@ async def record(
     subject: Membership | None,
     description: str,
     details: dict[str, Any] | None = None,
+    actor_kind: ActorKind | None = None,
+    api_token: ApiToken | None = None,
 ) -> ActivityEvent:
-    """Write one event inside the caller's transaction, with names as they are now."""
+    """Write one event inside the caller's transaction, with names as they are now.
+
+    Without an explicit `actor_kind`, an event with an actor is a member's, and one without is
+    the system's.
+    """
+    if actor_kind is None:
+        actor_kind = ActorKind.MEMBER if actor is not None else ActorKind.SYSTEM
     return await ActivityEvent.create(
         using_db=connection,
         organization=organization,
         action=action,
         actor=actor,
         actor_name=actor_name,
+        actor_kind=actor_kind,
+        api_token=api_token,
         subject=subject,
         description=description,
         details=details or {},

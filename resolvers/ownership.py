@@ -7,7 +7,7 @@ from tortoise.transactions import in_transaction
 
 from console_users.settings import Settings
 from mailer.outbox import enqueue
-from models import ActivityAction, Membership, MembershipStatus, Organization, Role
+from models import ActivityAction, ActorKind, Membership, MembershipStatus, Organization, Role
 from resolvers import activity
 from resolvers.actor import Actor, display_name, lock_organization, locked_member
 from resolvers.credentials import verify_password
@@ -108,4 +108,5 @@ async def _transfer(
         subject=target,
         description=description,
         details={"from_user_id": previous.id if previous else None, "to_user_id": target.id, "reason": reason},
+        actor_kind=ActorKind.SUPPORT if actor is None else ActorKind.MEMBER,
     )

@@ -12,9 +12,20 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from schema.errors import MaskUnexpectedErrors, log_errors
-from schema.mutation import Mutation
-from schema.query import Query
+from schema.mutation import UsersMutation
+from schema.query import UsersQuery
 from schema.scalars import DATETIME_SCALAR
+
+
+# Each capability contributes its own classes; list new ones among the bases.
+@strawberry.type
+class Query(UsersQuery):
+    pass
+
+
+@strawberry.type
+class Mutation(UsersMutation):
+    pass
 
 
 class ConsoleSchema(strawberry.Schema):

@@ -31,6 +31,12 @@ class ForbiddenError(ClientError):
     code = "FORBIDDEN"
 
 
+class RateLimitedError(ClientError):
+    """Too many attempts; `extensions.retryAfter` gives the seconds to wait."""
+
+    code = "RATE_LIMITED"
+
+
 def is_expected(error: GraphQLError) -> bool:
     """True for coded errors and for parse and validation errors, which carry no exception."""
     if error.extensions and "code" in error.extensions:

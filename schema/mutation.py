@@ -14,9 +14,10 @@ from models import Account, Membership, Organization as OrganizationModel
 from resolvers import invitations, ownership, sessions, users
 from resolvers.actor import Actor
 from resolvers.errors import AccessDenied, UserFacingError
+from resolvers.rate_limits import RateLimited
 from resolvers.validation import parse_id
 from schema.enums import Role
-from schema.errors import ForbiddenError
+from schema.errors import ForbiddenError, RateLimitedError
 from schema.inputs import AcceptInvitationInput, InviteUserInput
 from schema.payloads import (
     AcceptInvitationPayload,
@@ -40,13 +41,15 @@ OWNER = [PermissionExtension(permissions=[IsAuthenticated(), IsOwner()], use_dir
 
 
 async def attempt(call: Awaitable[T]) -> tuple[T | None, list[UserError]]:
-    """Await a rule; a refusal becomes payload errors, a lost permission a FORBIDDEN error."""
+    """Await a rule; a refusal becomes payload errors, a lost permission or a rate limit a top-level error."""
     try:
         return await call, []
     except UserFacingError as error:
         return None, [UserError.from_exception(error)]
     except AccessDenied as error:
         raise ForbiddenError(str(error)) from error
+    except RateLimited as error:
+        raise RateLimitedError(str(error), retryAfter=error.retry_after) from error
 
 
 def signed_in_actor(info: Info[Context, None]) -> Actor:
@@ -64,7 +67,9 @@ def user_for(actor: Actor, member: Membership) -> User:
 
 
 @strawberry.type
-class Mutation:
+class UsersMutation:
+    """Write fields of the Users section."""
+
     @strawberry.mutation
     async def login(self, info: Info[Context, None], email: str, password: str) -> LoginPayload:
         context = info.context

@@ -49,7 +49,9 @@ def _user_query(filter: UserFilter | None) -> users.UserQuery:
 
 
 @strawberry.type
-class Query:
+class UsersQuery:
+    """Read fields of the Users section."""
+
     @strawberry.field(description="Null when the request is not signed in.")
     def viewer(self, info: Info[Context, None]) -> Viewer | None:
         return viewer_of(info.context)
