@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
@@ -12,34 +13,43 @@ SYSTEM_ACTOR_NAME = "System"
 SUPPORT_ACTOR_NAME = "Support"
 
 
+@dataclass(frozen=True)
+class Author:
+    """Whom an event is attributed to: a member (perhaps through an API token), or no person."""
+
+    member: Membership | None
+    name: str
+    kind: ActorKind
+    api_token: ApiToken | None = None
+
+
+SYSTEM = Author(member=None, name=SYSTEM_ACTOR_NAME, kind=ActorKind.SYSTEM)
+SUPPORT = Author(member=None, name=SUPPORT_ACTOR_NAME, kind=ActorKind.SUPPORT)
+
+
+def member_author(member: Membership, name: str) -> Author:
+    return Author(member=member, name=name, kind=ActorKind.MEMBER)
+
+
 async def record(
     connection: BaseDBAsyncClient,
     *,
     organization: Organization,
     action: ActivityAction,
-    actor: Membership | None,
-    actor_name: str,
+    author: Author,
     subject: Membership | None,
     description: str,
     details: dict[str, Any] | None = None,
-    actor_kind: ActorKind | None = None,
-    api_token: ApiToken | None = None,
 ) -> ActivityEvent:
-    """Write one event inside the caller's transaction, with names as they are now.
-
-    Without an explicit `actor_kind`, an event with an actor is a member's, and one without is
-    the system's.
-    """
-    if actor_kind is None:
-        actor_kind = ActorKind.MEMBER if actor is not None else ActorKind.SYSTEM
+    """Write one event inside the caller's transaction, with names as they are now."""
     return await ActivityEvent.create(
         using_db=connection,
         organization=organization,
         action=action,
-        actor=actor,
-        actor_name=actor_name,
-        actor_kind=actor_kind,
-        api_token=api_token,
+        actor=author.member,
+        actor_name=author.name,
+        actor_kind=author.kind,
+        api_token=author.api_token,
         subject=subject,
         description=description,
         details=details or {},

@@ -1,4 +1,4 @@
-"""Who is acting: a signed-in member, or the system and support (no member)."""
+"""Who is acting: a person with a session, or an API token acting for the member who created it."""
 
 from __future__ import annotations
 
@@ -6,26 +6,60 @@ from dataclasses import dataclass
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
-from models import Account, Membership, MembershipStatus, Organization, Role, Session
+from models import Account, ActorKind, ApiToken, Membership, MembershipStatus, Organization, Role, Session
+from resolvers.activity import Author
 from resolvers.errors import AccessDenied, ErrorCode, UserFacingError
 
 
 @dataclass
 class Actor:
-    """A signed-in request: the session, its account, and its active membership."""
+    """An authenticated request.
 
-    session: Session
+    For a person, `session` is set. For an API token, `api_token` is set, and `account` and
+    `membership` are the token's creator, whose current role caps the token's.
+    """
+
     account: Account
     membership: Membership
     organization: Organization
+    session: Session | None = None
+    api_token: ApiToken | None = None
+
+    @property
+    def is_person(self) -> bool:
+        return self.api_token is None
+
+    @property
+    def role(self) -> Role:
+        """The role in force: never more than the membership's, nor than the token's."""
+        return effective_role(self.membership.role, self.api_token)
 
     @property
     def is_admin(self) -> bool:
-        return self.membership.role is Role.ADMIN
+        return self.role is Role.ADMIN
 
     @property
     def is_owner(self) -> bool:
-        return self.organization.owner_user_id == self.membership.id
+        # Tokens never act as the owner: ownership changes need a person and a password.
+        return self.is_person and self.organization.owner_user_id == self.membership.id
+
+    @property
+    def author(self) -> Author:
+        """Whom the activity log names for this request's changes."""
+        if self.api_token is None:
+            return Author(member=self.membership, name=self.account.name, kind=ActorKind.MEMBER)
+        return Author(
+            member=self.membership,
+            name=f"{self.account.name} (API token '{self.api_token.name}')",
+            kind=ActorKind.API_TOKEN,
+            api_token=self.api_token,
+        )
+
+
+def effective_role(member_role: Role, token: ApiToken | None) -> Role:
+    if token is not None and token.role is Role.READ_ONLY:
+        return Role.READ_ONLY
+    return member_role
 
 
 async def lock_organization(connection: BaseDBAsyncClient, organization_id: int) -> Organization:
@@ -40,9 +74,14 @@ async def lock_organization(connection: BaseDBAsyncClient, organization_id: int)
 
 
 async def recheck_admin(connection: BaseDBAsyncClient, actor: Actor) -> None:
-    """Re-read the actor's membership under the lock: a demotion may have landed meanwhile."""
+    """Re-read the actor's rights under the lock: a demotion or revocation may have landed meanwhile."""
     current = await Membership.filter(id=actor.membership.id).using_db(connection).get()
-    if current.status is not MembershipStatus.ACTIVE or current.role is not Role.ADMIN:
+    token = actor.api_token
+    if token is not None:
+        token = await ApiToken.filter(id=token.id, revoked_at__isnull=True).using_db(connection).first()
+        if token is None:
+            raise AccessDenied("This API token was revoked.")
+    if current.status is not MembershipStatus.ACTIVE or effective_role(current.role, token) is not Role.ADMIN:
         raise AccessDenied("This operation needs the Admin role.")
 
 

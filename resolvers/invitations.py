@@ -98,10 +98,14 @@ async def invite_into(
     *,
     email: str,
     role: Role,
-    inviter: Membership | None,
+    author: activity.Author,
     inviter_name: str | None,
 ) -> IssuedInvitation:
-    """Invite an address into a locked organization, reusing the row of an earlier invitation."""
+    """Invite an address into a locked organization, reusing the row of an earlier invitation.
+
+    `inviter_name` is the person the mail names; None for an invitation by the system.
+    """
+    inviter = author.member
     membership = (
         await Membership.filter(organization_id=organization.id, email=email)
         .select_for_update()
@@ -132,15 +136,13 @@ async def invite_into(
             invited_by=inviter,
         )
     token = await _send_invitation(connection, settings, membership, organization, inviter_name)
-    actor_name = inviter_name or activity.SYSTEM_ACTOR_NAME
     await activity.record(
         connection,
         organization=organization,
         action=ActivityAction.USER_INVITED,
-        actor=inviter,
-        actor_name=actor_name,
+        author=author,
         subject=membership,
-        description=f"{actor_name} invited {email} as {role_label(role)}.",
+        description=f"{author.name} invited {email} as {role_label(role)}.",
         details={"email": email, "role": role.value},
     )
     return IssuedInvitation(membership=membership, token=token)
@@ -153,7 +155,7 @@ async def invite_user(settings: Settings, actor: Actor, raw_email: str, role: Ro
         await recheck_admin(connection, actor)
         return await invite_into(
             connection, settings, organization,
-            email=email, role=role, inviter=actor.membership, inviter_name=actor.account.name,
+            email=email, role=role, author=actor.author, inviter_name=actor.account.name,
         )
 
 
@@ -174,10 +176,9 @@ async def resend_invitation(settings: Settings, actor: Actor, user_id: int) -> I
             connection,
             organization=organization,
             action=ActivityAction.INVITATION_RESENT,
-            actor=actor.membership,
-            actor_name=actor.account.name,
+            author=actor.author,
             subject=membership,
-            description=f"{actor.account.name} resent the invitation to {membership.email}.",
+            description=f"{actor.author.name} resent the invitation to {membership.email}.",
         )
         return IssuedInvitation(membership=membership, token=token)
 
@@ -282,8 +283,7 @@ async def _activate(
         connection,
         organization=organization,
         action=ActivityAction.INVITATION_ACCEPTED,
-        actor=membership,
-        actor_name=account.name,
+        author=activity.member_author(membership, account.name),
         subject=membership,
         description=f"{account.name} ({membership.email}) accepted the invitation and joined as {role_label(membership.role)}.",
     )

@@ -7,6 +7,7 @@ from tortoise.transactions import in_transaction
 from console_users.settings import Settings
 from mailer.outbox import enqueue
 from models import Membership, Organization, OutboxMessage, Role
+from resolvers import activity
 from resolvers.errors import ErrorCode, UserFacingError
 from resolvers.invitations import IssuedInvitation, invite_into
 from resolvers.validation import clean_name, normalize_email
@@ -19,7 +20,7 @@ async def create_organization(settings: Settings, raw_name: str, raw_owner_email
     async with in_transaction() as connection:
         organization = await Organization.create(using_db=connection, name=name)
         invitation = await invite_into(
-            connection, settings, organization, email=owner_email, role=Role.ADMIN, inviter=None, inviter_name=None
+            connection, settings, organization, email=owner_email, role=Role.ADMIN, author=activity.SYSTEM, inviter_name=None
         )
         organization.owner_user_id = invitation.membership.id
         await organization.save(using_db=connection, update_fields=["owner_user_id"])

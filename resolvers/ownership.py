@@ -7,7 +7,7 @@ from tortoise.transactions import in_transaction
 
 from console_users.settings import Settings
 from mailer.outbox import enqueue
-from models import ActivityAction, ActorKind, Membership, MembershipStatus, Organization, Role
+from models import ActivityAction, Membership, MembershipStatus, Organization, Role
 from resolvers import activity
 from resolvers.actor import Actor, display_name, lock_organization, locked_member
 from resolvers.credentials import verify_password
@@ -32,7 +32,7 @@ async def transfer_by_owner(settings: Settings, actor: Actor, user_id: int, pass
         target = await locked_member(connection, organization, user_id)
         await _transfer(
             connection, settings, organization, target,
-            actor=actor.membership, actor_name=actor.account.name, reason=None,
+            author=actor.author, reason=None,
         )
         return organization
 
@@ -52,7 +52,7 @@ async def transfer_by_support(settings: Settings, organization_id: int, raw_emai
         target = await locked_member(connection, organization, target.id)
         await _transfer(
             connection, settings, organization, target,
-            actor=None, actor_name=activity.SUPPORT_ACTOR_NAME, reason=reason.strip(),
+            author=activity.SUPPORT, reason=reason.strip(),
         )
         return organization
 
@@ -63,8 +63,7 @@ async def _transfer(
     organization: Organization,
     target: Membership,
     *,
-    actor: Membership | None,
-    actor_name: str,
+    author: activity.Author,
     reason: str | None,
 ) -> None:
     if target.id == organization.owner_user_id:
@@ -96,17 +95,15 @@ async def _transfer(
         await enqueue(connection, mail_from=settings.mail_from, kind="ownership_given",
                       to_address=previous.email, context=context, organization=organization)
 
-    description = f"{actor_name} transferred ownership of {organization.name} from {previous_name} to {new_name}."
+    description = f"{author.name} transferred ownership of {organization.name} from {previous_name} to {new_name}."
     if reason:
         description += f" Reason: {reason}"
     await activity.record(
         connection,
         organization=organization,
         action=ActivityAction.OWNERSHIP_TRANSFERRED,
-        actor=actor,
-        actor_name=actor_name,
+        author=author,
         subject=target,
         description=description,
         details={"from_user_id": previous.id if previous else None, "to_user_id": target.id, "reason": reason},
-        actor_kind=ActorKind.SUPPORT if actor is None else ActorKind.MEMBER,
     )

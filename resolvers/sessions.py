@@ -124,6 +124,7 @@ async def switch_organization(actor: Actor, organization_id: int) -> Membership:
             f"You are not an active member of an organization with id '{organization_id}'. Use an id from viewer.organizations.",
             ("organizationId",),
         )
+    assert actor.session is not None, "switching needs a person's session"
     await Session.filter(id=actor.session.id).update(organization_id=organization_id)
     membership.account = actor.account
     return membership

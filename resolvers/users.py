@@ -119,10 +119,9 @@ async def change_role(actor: Actor, user_id: int, role: Role) -> Membership:
             connection,
             organization=organization,
             action=ActivityAction.USER_ROLE_CHANGED,
-            actor=actor.membership,
-            actor_name=actor.account.name,
+            author=actor.author,
             subject=membership,
-            description=f"{actor.account.name} changed the role of {display_name(membership)} from {role_label(old_role)} to {role_label(role)}.",
+            description=f"{actor.author.name} changed the role of {display_name(membership)} from {role_label(old_role)} to {role_label(role)}.",
             details={"from": old_role.value, "to": role.value},
         )
         return membership
@@ -151,17 +150,16 @@ async def remove_user(actor: Actor, user_id: int) -> Membership:
         await membership.save(using_db=connection, update_fields=["status", "removed_at", "invitation_token_hash"])
         if was_invited:
             action = ActivityAction.INVITATION_REVOKED
-            description = f"{actor.account.name} revoked the invitation to {membership.email}."
+            description = f"{actor.author.name} revoked the invitation to {membership.email}."
         else:
             action = ActivityAction.USER_REMOVED
-            description = f"{actor.account.name} removed {display_name(membership)} ({membership.email})."
+            description = f"{actor.author.name} removed {display_name(membership)} ({membership.email})."
             await Session.filter(account_id=membership.account_id, organization_id=organization.id).using_db(connection).delete()  # type: ignore[attr-defined]
         await activity.record(
             connection,
             organization=organization,
             action=action,
-            actor=actor.membership,
-            actor_name=actor.account.name,
+            author=actor.author,
             subject=membership,
             description=description,
         )

@@ -30,12 +30,13 @@ from schema.payloads import (
     TransferOwnershipPayload,
     UserError,
 )
-from schema.permissions import IsAdmin, IsAuthenticated, IsOwner
+from schema.permissions import IsAdmin, IsAuthenticated, IsOwner, IsPerson
 from schema.types import Organization, User, Viewer
 
 T = TypeVar("T")
 
 SIGNED_IN = [PermissionExtension(permissions=[IsAuthenticated()], use_directives=False)]
+PERSON = [PermissionExtension(permissions=[IsAuthenticated(), IsPerson()], use_directives=False)]
 ADMIN = [PermissionExtension(permissions=[IsAuthenticated(), IsAdmin()], use_directives=False)]
 OWNER = [PermissionExtension(permissions=[IsAuthenticated(), IsOwner()], use_directives=False)]
 
@@ -100,9 +101,10 @@ class UsersMutation:
         session = accepted.session
         return AcceptInvitationPayload(viewer=viewer_for(session.account, accepted.membership, session.organization))
 
-    @strawberry.mutation(extensions=SIGNED_IN)
+    @strawberry.mutation(extensions=PERSON)
     async def switch_organization(self, info: Info[Context, None], organization_id: strawberry.ID) -> SwitchOrganizationPayload:
         actor = signed_in_actor(info)
+        assert actor.session is not None
         member, errors = await attempt(_switch(actor, organization_id))
         if member is None:
             return SwitchOrganizationPayload(errors=errors)

@@ -34,3 +34,14 @@ class IsOwner(BasePermission):
     def has_permission(self, source: Any, info: Info[Context, None], **kwargs: Any) -> bool:
         actor = info.context.actor
         return actor is not None and actor.is_owner
+
+
+class IsPerson(BasePermission):
+    """Rejects API tokens: the operation acts on a person's own account or session."""
+
+    message = "API tokens cannot do this; sign in as a person."
+    error_extensions = {"code": "FORBIDDEN"}
+
+    def has_permission(self, source: Any, info: Info[Context, None], **kwargs: Any) -> bool:
+        actor = info.context.actor
+        return actor is not None and actor.is_person

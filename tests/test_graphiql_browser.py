@@ -9,11 +9,11 @@ to load rather than reach the network.
 from __future__ import annotations
 
 import asyncio
-import os
 import base64
 import contextlib
 import hashlib
 import json
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from html.parser import HTMLParser
 from pathlib import Path

@@ -22,6 +22,7 @@ from tortoise.transactions import in_transaction
 from console_users.app import create_app
 from console_users.settings import Settings
 from models import Account, Membership, MembershipStatus, Organization, Role
+from resolvers import activity
 from resolvers.invitations import invite_into
 from resolvers.organizations import create_organization
 from tests.support import ACCEPT, CHANGE_ROLE, PASSWORD, REMOVE, RESEND, TRANSFER, Mailbox
@@ -99,7 +100,7 @@ async def race_organization(live: LiveServer, settings: Settings, admins: int, o
         for index in range(admins):
             issued = await invite_into(
                 connection, settings, organization,
-                email=f"admin{index}-{tag}@race.example", role=Role.ADMIN, inviter=None, inviter_name=None,
+                email=f"admin{index}-{tag}@race.example", role=Role.ADMIN, author=activity.SYSTEM, inviter_name=None,
             )
             tokens.append((issued.membership.id, issued.token))
     owner = await accept(live, owner_invitation.token, "Owner") if owner_accepts else None

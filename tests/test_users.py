@@ -12,6 +12,7 @@ from tortoise.transactions import in_transaction
 from console_users.clock import utcnow
 from console_users.settings import Settings
 from models import Membership, Role, Session
+from resolvers import activity
 from resolvers.invitations import invite_into
 from resolvers.organizations import create_organization
 from tests.conftest import Team
@@ -76,7 +77,7 @@ async def organization_with_one_active_admin(
     async with in_transaction() as connection:
         issued = await invite_into(
             connection, settings, organization,
-            email="ada@solo.example", role=Role.ADMIN, inviter=None, inviter_name=None,
+            email="ada@solo.example", role=Role.ADMIN, author=activity.SYSTEM, inviter_name=None,
         )
     admin = new_client()
     accepted = await admin.accept(issued.token, "Ada Admin")
