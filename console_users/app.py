@@ -22,6 +22,7 @@ from console_users.context import Context
 from console_users.database import tortoise_config
 from console_users.settings import Settings
 from mailer.delivery import run_delivery_loop
+from resolvers.api_tokens import authenticate_token
 from resolvers.sessions import authenticate
 from schema import schema
 
@@ -38,6 +39,12 @@ class GraphQLApp(GraphQL[Context, None]):
         self.settings = settings
 
     async def get_context(self, request: Request | WebSocket, response: Response | None) -> Context:
+        # A request with an Authorization header is an integration: its cookies are ignored.
+        authorization = request.headers.get("authorization")
+        if authorization is not None:
+            scheme, _, credentials = authorization.partition(" ")
+            actor = await authenticate_token(credentials.strip()) if scheme.lower() == "bearer" else None
+            return Context(request=request, response=response, settings=self.settings, actor=actor, session_token=None)
         token = request.cookies.get(self.settings.session_cookie_name)
         actor = await authenticate(self.settings, token)
         return Context(request=request, response=response, settings=self.settings, actor=actor, session_token=token)

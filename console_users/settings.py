@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     session_idle_timeout_seconds: int = Field(default=7 * 24 * 3600, ge=60)
     session_lifetime_seconds: int = Field(default=30 * 24 * 3600, ge=60)
 
+    # Operations one API token may run per minute, across all server instances.
+    api_token_requests_per_minute: int = Field(default=600, ge=1)
+
     # Serve the GraphiQL explorer on GET /graphql from a browser.
     graphiql: bool = True
 

@@ -11,6 +11,7 @@ from strawberry.extensions import MaxAliasesLimiter, ParserCache, QueryDepthLimi
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
+from schema.api_tokens import ApiTokenRateLimit, ApiTokensMutation, ApiTokensQuery
 from schema.errors import MaskUnexpectedErrors, log_errors
 from schema.mutation import UsersMutation
 from schema.query import UsersQuery
@@ -19,12 +20,12 @@ from schema.scalars import DATETIME_SCALAR
 
 # Each capability contributes its own classes; list new ones among the bases.
 @strawberry.type
-class Query(UsersQuery):
+class Query(UsersQuery, ApiTokensQuery):
     pass
 
 
 @strawberry.type
-class Mutation(UsersMutation):
+class Mutation(UsersMutation, ApiTokensMutation):
     pass
 
 
@@ -39,6 +40,7 @@ def build_schema() -> ConsoleSchema:
         lambda: MaxAliasesLimiter(max_alias_count=15),
         ParserCache,
         ValidationCache,
+        ApiTokenRateLimit,
         MaskUnexpectedErrors,
     ]
     return ConsoleSchema(

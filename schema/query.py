@@ -34,7 +34,9 @@ def viewer_of(context: Context) -> Viewer | None:
     actor = context.actor
     if actor is None:
         return None
-    return Viewer(account=actor.account, member=actor.membership, current_organization=actor.organization)
+    return Viewer(
+        account=actor.account, member=actor.membership, current_organization=actor.organization, token=actor.api_token
+    )
 
 
 def _user_query(filter: UserFilter | None) -> users.UserQuery:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry import Private
@@ -11,10 +12,14 @@ from strawberry.types import Info
 from console_users.clock import utcnow
 from console_users.context import Context
 from models import Account as AccountModel
+from models import ApiToken as ApiTokenModel
 from models import ActivityEvent as ActivityEventModel
 from models import Membership, MembershipStatus
 from models import Organization as OrganizationModel
 from schema.enums import ActivityAction, EmailDelivery, InvitationState, Role, UserStatus
+
+if TYPE_CHECKING:
+    from schema.api_tokens import ApiToken
 
 
 def _user_status(member: Membership, now: datetime) -> UserStatus:
@@ -128,6 +133,7 @@ class Viewer:
     account: Private[AccountModel]
     member: Private[Membership]
     current_organization: Private[OrganizationModel]
+    token: Private[ApiTokenModel | None] = None
 
     @strawberry.field
     def email(self) -> str:
@@ -144,6 +150,15 @@ class Viewer:
     @strawberry.field
     def organization(self) -> Organization:
         return Organization(model=self.current_organization)
+
+    @strawberry.field(
+        description="The API token this request was made with; null for a person's session. "
+        "The token's creator is the viewer."
+    )
+    def api_token(self) -> Annotated[ApiToken, strawberry.lazy("schema.api_tokens")] | None:
+        from schema.api_tokens import ApiToken
+
+        return ApiToken(model=self.token) if self.token is not None else None
 
     @strawberry.field(description="Every organization this account may switch to.")
     async def organizations(self) -> list[Organization]:
