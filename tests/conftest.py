@@ -215,3 +215,14 @@ async def team(settings: Settings, new_client, mailbox: Mailbox, deliver) -> Tea
         reader_id=reader_id,
         anonymous=new_client(),
     )
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """List dangerous schema changes against the published contract at the end of every run."""
+    from tests.test_schema_contract import dangerous_changes
+
+    changes = dangerous_changes()
+    if changes:
+        terminalreporter.write_sep("-", "dangerous changes against contract/published-schema.graphql")
+        for change in changes:
+            terminalreporter.write_line(change)

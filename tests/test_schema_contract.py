@@ -13,6 +13,10 @@ EXPORTED = ROOT / "schema.graphql"
 PUBLISHED = ROOT / "contract" / "published-schema.graphql"
 
 
+# To publish a new contract on purpose, copy schema.graphql over contract/published-schema.graphql
+# in the same commit as the change; a breaking change then shows up in review as a diff of it.
+
+
 def test_exported_sdl_matches_code() -> None:
     # Regenerate with: console-users export-schema --output schema.graphql
     assert EXPORTED.read_text(encoding="utf-8") == schema.as_str() + "\n"
@@ -25,13 +29,16 @@ def test_no_breaking_changes_from_contract() -> None:
     assert breaking == []
 
 
-def test_dangerous_changes_are_printed() -> None:
+def dangerous_changes() -> list[str]:
+    """Describe changes that break no client outright but may surprise one (a new enum value,
+    a changed default). tests/conftest.py prints them at the end of every run."""
     published = build_schema(PUBLISHED.read_text(encoding="utf-8"))
     current = build_schema(schema.as_str())
-    # Dangerous changes (a new enum value, a changed default) do not fail the build, but they
-    # are shown in the test output so that a reviewer sees them.
-    for change in find_dangerous_changes(published, current):
-        print(f"dangerous change: {change.type.name}: {change.description}")
+    return [f"{change.type.name}: {change.description}" for change in find_dangerous_changes(published, current)]
+
+
+def test_dangerous_changes_are_described() -> None:
+    assert all(": " in change for change in dangerous_changes())
 
 
 def test_contract_lists_every_error_code() -> None:
