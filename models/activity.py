@@ -19,7 +19,7 @@ class ActivityAction(enum.StrEnum):
 
 
 class ActorKind(enum.StrEnum):
-    """Who caused an event: a signed-in member, an API token acting for its creator, or no person."""
+    """The kind of actor behind an event: a member, an API token acting for its creator, or no person."""
 
     MEMBER = "member"
     API_TOKEN = "api_token"

@@ -1,4 +1,4 @@
-"""Who is acting: a person with a session, or an API token acting for the member who created it."""
+"""The actor of a request: a person with a session, or an API token acting for its creator."""
 
 from __future__ import annotations
 

@@ -38,7 +38,7 @@ async def transfer_by_owner(settings: Settings, actor: Actor, user_id: int, pass
 
 
 async def transfer_by_support(settings: Settings, organization_id: int, raw_email: str, reason: str) -> Organization:
-    """The support path for an owner who is unavailable: the same rules without the password."""
+    """Transfer ownership for support when the owner is unavailable: the same rules, no password."""
     email = normalize_email(raw_email, ("toEmail",))
     if not reason.strip():
         raise UserFacingError(ErrorCode.INVALID_INPUT, "A reason is required; it is kept in the activity log.", ("reason",))

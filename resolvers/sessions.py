@@ -51,7 +51,7 @@ async def open_session(
 async def authenticate(settings: Settings, token: str | None) -> Actor | None:
     """Return the actor for a session token, or None when it is unknown, expired or without access.
 
-    The role comes from the database on every request, so a role change holds from the
+    The role comes from the database on every request, so a role change takes effect from the
     very next request.
     """
     if not token:

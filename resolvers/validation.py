@@ -1,4 +1,4 @@
-"""Checks on raw input. Each failure names the value and says what to send instead."""
+"""Checks on raw input. Each failure names the value and states what to send instead."""
 
 from __future__ import annotations
 

@@ -38,7 +38,7 @@ class ApiToken:
     def name(self) -> str:
         return self.model.name
 
-    @strawberry.field(description="The most the token may do; it never exceeds its creator's current role.")
+    @strawberry.field(description="The maximum role of the token; it never exceeds its creator's current role.")
     def role(self) -> Role:
         return Role.from_stored(self.model.role)
 

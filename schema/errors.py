@@ -60,7 +60,7 @@ def log_errors(errors: list[GraphQLError]) -> None:
     """Log refusals quietly and unexpected exceptions with their traceback."""
     for error in errors:
         if is_expected(error):
-            logger.debug("GraphQL request refused: %s", error.message)
+            logger.debug("GraphQL request rejected: %s", error.message)
         else:
             original = error.original_error
             logger.error(

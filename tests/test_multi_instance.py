@@ -39,14 +39,14 @@ LEASE_SECONDS = "5"
 class HoldingMailbox(Mailbox):
     """A mailbox that stalls chosen recipients at RCPT until `release` is set (at most WAIT_SECONDS)."""
 
-    def __init__(self, held: set[str]) -> None:
+    def __init__(self, stalled: set[str]) -> None:
         super().__init__()
-        self.held = held
+        self.stalled = stalled
         self.release = asyncio.Event()
         self.holding = asyncio.Event()
 
     async def handle_RCPT(self, server: SMTP, session: Any, envelope: Envelope, address: str, options: list[str]) -> str:
-        if address in self.held and not self.release.is_set():
+        if address in self.stalled and not self.release.is_set():
             self.holding.set()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.release.wait(), WAIT_SECONDS)
@@ -117,7 +117,7 @@ async def test_killed_worker_loses_no_mail(
     fresh_database_url: Callable[[], Awaitable[str]], tmp_path: Path
 ) -> None:
     owners = [f"owner{number}@slow.example" for number in range(5)]
-    mailbox = HoldingMailbox(held=set(owners))
+    mailbox = HoldingMailbox(stalled=set(owners))
     smtp = SmtpServer(mailbox)
     await smtp.start()
     try:
