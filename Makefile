@@ -6,8 +6,11 @@ INSTALLED := $(VENV)/.installed
 POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432
 # Set REQUIRE_POSTGRES=1 to fail instead of skipping the PostgreSQL run when the server is down.
 REQUIRE_POSTGRES ?= 0
+# The GraphQL-over-HTTP audit (tests/test_conformance.py) runs the npm package graphql-http.
+CONFORMANCE := tests/conformance
+CONFORMANCE_INSTALLED := $(CONFORMANCE)/node_modules/.installed
 
-.PHONY: install run test test-sqlite test-postgres schema clean
+.PHONY: install conformance run test test-sqlite test-postgres schema clean
 
 install: $(INSTALLED)
 
@@ -17,13 +20,24 @@ $(INSTALLED): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[test]"
 	touch $(INSTALLED)
 
-# The embedded defaults: an SQLite file under var/, mail written to the log, GraphiQL on.
-# The cookie is not Secure here because the development server speaks plain HTTP.
+# Without npm this step is skipped, and so is the audit, unless REQUIRE_CONFORMANCE=1 (as in CI).
+conformance: $(CONFORMANCE_INSTALLED)
+
+$(CONFORMANCE_INSTALLED): $(CONFORMANCE)/package.json $(CONFORMANCE)/package-lock.json
+	@if command -v npm >/dev/null; then \
+		npm ci --prefix $(CONFORMANCE) --no-audit --no-fund --loglevel=error && touch $@; \
+	else \
+		echo "npm is not installed; skipped the GraphQL-over-HTTP audit's setup."; \
+	fi
+
+# The embedded defaults: an SQLite file under var/ and mail written to the log, plus GraphiQL and
+# introspection, which are off in production. The cookie is not Secure here because the
+# development server speaks plain HTTP.
 run: install
-	SESSION_COOKIE_SECURE=false CONSOLE_URL=$${CONSOLE_URL:-http://localhost:3000} \
+	SESSION_COOKIE_SECURE=false GRAPHIQL=true INTROSPECTION=true CONSOLE_URL=$${CONSOLE_URL:-http://localhost:3000} \
 		$(BIN)/console-users serve --demo --host 127.0.0.1 --port $${PORT:-8000}
 
-test: install test-sqlite test-postgres
+test: install conformance test-sqlite test-postgres
 
 test-sqlite: install
 	TEST_DATABASE=sqlite $(BIN)/pytest

@@ -20,11 +20,15 @@ from tortoise.contrib.starlette import RegisterTortoise
 
 from console_users.context import Context
 from console_users.database import tortoise_config
+from console_users.graphql_http import GraphQLOverHTTP
+from console_users.http_security import GraphQLRequestGuard, graphiql_content_security_policy, security_middleware
+from console_users.log_redaction import install_log_redaction
 from console_users.settings import Settings
 from mailer.delivery import run_delivery_loop
 from resolvers.api_tokens import authenticate_token
 from resolvers.sessions import authenticate
-from schema import schema
+from schema import schema_for
+from schema.limits import SchemaOptions
 
 logger = logging.getLogger(__name__)
 
@@ -33,9 +37,13 @@ CDN_PREFIX = "https://unpkg.com/"
 LOCAL_ASSET_PREFIX = "/static/graphiql/"
 
 
-class GraphQLApp(GraphQL[Context, None]):
+class GraphQLApp(GraphQLOverHTTP, GraphQL[Context, None]):
     def __init__(self, settings: Settings) -> None:
-        super().__init__(schema, graphql_ide="graphiql" if settings.graphiql else None)
+        super().__init__(
+            schema_for(SchemaOptions.from_settings(settings)),
+            graphql_ide="graphiql" if settings.graphiql else None,
+            allowed_origins=sorted(settings.trusted_origins),
+        )
         self.settings = settings
 
     async def get_context(self, request: Request | WebSocket, response: Response | None) -> Context:
@@ -51,7 +59,8 @@ class GraphQLApp(GraphQL[Context, None]):
 
     async def render_graphql_ide(self, request: Request) -> HTMLResponse:
         # The page's assets are served from this server, with their integrity hashes unchanged.
-        return HTMLResponse(self.graphql_ide_html.replace(CDN_PREFIX, LOCAL_ASSET_PREFIX))
+        page = self.graphql_ide_html.replace(CDN_PREFIX, LOCAL_ASSET_PREFIX)
+        return HTMLResponse(page, headers={"Content-Security-Policy": graphiql_content_security_policy(page)})
 
 
 async def healthz(request: Request) -> JSONResponse:
@@ -85,14 +94,16 @@ def create_app(settings: Settings, *, manage_database: bool = True, deliver_mail
                 stack.push_async_callback(_stop_task, stop, task)
             yield
 
+    install_log_redaction()
     graphql_app = GraphQLApp(settings)
     return Starlette(
         routes=[
-            Route("/graphql", graphql_app, methods=["GET", "POST"]),
+            Route("/graphql", GraphQLRequestGuard(graphql_app, settings), methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql_app),
             Route("/healthz", healthz, methods=["GET"]),
             Mount("/static", StaticFiles(directory=STATIC_DIRECTORY), name="static"),
         ],
+        middleware=security_middleware(settings),
         lifespan=lifespan,
     )
 

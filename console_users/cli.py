@@ -14,6 +14,7 @@ from typing import TypeVar
 from tortoise import Tortoise
 
 from console_users.database import apply_migrations, tortoise_config
+from console_users.log_redaction import install_log_redaction
 from console_users.settings import Settings, SettingsError, load_settings
 from resolvers.errors import UserFacingError
 
@@ -28,6 +29,7 @@ def configure_logging(level: str) -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # Tortoise logs every SQL statement at DEBUG; keep that out unless asked for.
     logging.getLogger("tortoise").setLevel(max(logging.INFO, logging.getLevelName(level)))
+    install_log_redaction()
 
 
 async def with_database(settings: Settings, work: Callable[[], Awaitable[T]]) -> T:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import enum
 from pathlib import Path
+from typing import Annotated, NamedTuple
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite://var/console-users.sqlite3"
 
@@ -15,6 +17,29 @@ class SmtpSecurity(enum.StrEnum):
     NONE = "none"
     STARTTLS = "starttls"
     TLS = "tls"
+
+
+class RateLimit(NamedTuple):
+    """At most `count` attempts per `window_seconds`; written COUNT/SECONDS in the environment."""
+
+    count: int
+    window_seconds: int
+
+
+def parse_rate_limit(value: object) -> object:
+    """Turn 'COUNT/SECONDS' into a RateLimit; leave other values to pydantic's own checks."""
+    if not isinstance(value, str):
+        return value
+    count, slash, seconds = value.strip().partition("/")
+    if not (slash and count.strip().isdigit() and seconds.strip().isdigit()):
+        raise ValueError(f"{value!r} is not COUNT/SECONDS, such as 10/900 for 10 attempts per 15 minutes")
+    return RateLimit(int(count), int(seconds))
+
+
+def origin_of(url: str) -> str:
+    """Return the scheme://host[:port] part of a URL, lower-cased, as browsers send it in Origin."""
+    parts = urlsplit(url.strip())
+    return f"{parts.scheme}://{parts.netloc}".lower()
 
 
 class SettingsError(Exception):
@@ -54,8 +79,35 @@ class Settings(BaseSettings):
     # Operations one API token may run per minute, across all server instances.
     api_token_requests_per_minute: int = Field(default=600, ge=1)
 
-    # Serve the GraphiQL explorer on GET /graphql from a browser.
-    graphiql: bool = True
+    # Serve the GraphiQL explorer on GET /graphql from a browser. Off unless set; `make run` sets it.
+    graphiql: bool = False
+
+    # --- Hardening: request limits, browser safety and abuse limits (README, "Security") ---
+    # Request bodies larger than this get 413 before anything is parsed.
+    max_request_body_bytes: int = Field(default=100 * 1024, ge=1024)
+    # Limits on one GraphQL document, checked before execution.
+    max_query_depth: int = Field(default=10, ge=1)
+    max_query_aliases: int = Field(default=15, ge=0)
+    max_query_tokens: int = Field(default=2000, ge=100)
+    # Schema introspection (__schema, __type); GraphiQL's documentation needs it.
+    introspection: bool = False
+    # "Did you mean ...?" hints in error messages, which reveal names even without introspection.
+    field_suggestions: bool = False
+    # Let GET requests that carry the session cookie run queries. Off: such a request gets 403.
+    get_with_session_cookie: bool = False
+    # Origins whose pages may call the API with the session cookie, comma-separated.
+    # Unset means the origin of CONSOLE_URL.
+    allowed_origins: Annotated[tuple[str, ...], NoDecode] = ()
+    # Attempts per time window, written COUNT/SECONDS; counted in the database across instances.
+    rate_limit_login_per_account: Annotated[RateLimit, NoDecode] = Field(default_factory=lambda: RateLimit(10, 900))
+    rate_limit_login_per_address: Annotated[RateLimit, NoDecode] = Field(default_factory=lambda: RateLimit(50, 900))
+    rate_limit_accept_per_address: Annotated[RateLimit, NoDecode] = Field(default_factory=lambda: RateLimit(20, 900))
+    rate_limit_invites_per_organization: Annotated[RateLimit, NoDecode] = Field(
+        default_factory=lambda: RateLimit(100, 3600)
+    )
+    rate_limit_resends_per_user: Annotated[RateLimit, NoDecode] = Field(default_factory=lambda: RateLimit(5, 3600))
+    # Pending (not accepted, not expired) invitations one organization may have at once.
+    max_pending_invitations: int = Field(default=500, ge=1)
 
     # Outbox delivery: how often the loop looks for due messages, and how long a claim lasts.
     delivery_poll_seconds: float = Field(default=1.0, gt=0)
@@ -87,6 +139,48 @@ class Settings(BaseSettings):
             raise ValueError(f"{value!r} is not a mail address such as 'Console <no-reply@example.com>'")
         return value
 
+    @field_validator(
+        "rate_limit_login_per_account",
+        "rate_limit_login_per_address",
+        "rate_limit_accept_per_address",
+        "rate_limit_invites_per_organization",
+        "rate_limit_resends_per_user",
+        mode="before",
+    )
+    @classmethod
+    def _parse_rate_limit(cls, value: object) -> object:
+        return parse_rate_limit(value)
+
+    @field_validator(
+        "rate_limit_login_per_account",
+        "rate_limit_login_per_address",
+        "rate_limit_accept_per_address",
+        "rate_limit_invites_per_organization",
+        "rate_limit_resends_per_user",
+    )
+    @classmethod
+    def _check_rate_limit(cls, value: RateLimit) -> RateLimit:
+        if value.count < 1 or value.window_seconds < 1:
+            raise ValueError(f"{value.count}/{value.window_seconds} allows nothing; give at least 1/1")
+        return value
+
+    @field_validator("allowed_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("allowed_origins")
+    @classmethod
+    def _check_origins(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for origin in value:
+            if origin == "*" or not origin.startswith(("http://", "https://")) or origin_of(origin) != origin.lower().rstrip("/"):
+                raise ValueError(
+                    f"{origin!r} is not an origin; list scheme://host[:port] values such as https://console.example.com"
+                )
+        return tuple(origin_of(origin) for origin in value)
+
     @model_validator(mode="after")
     def _check_smtp_credentials(self) -> Settings:
         # Credentials must never cross the network in clear text.
@@ -104,6 +198,11 @@ class Settings(BaseSettings):
     def session_cookie_name(self) -> str:
         # The __Host- prefix makes browsers insist on Secure, Path=/ and no Domain.
         return "__Host-session" if self.session_cookie_secure else "session"
+
+    @property
+    def trusted_origins(self) -> frozenset[str]:
+        """Return ALLOWED_ORIGINS, or the origin of CONSOLE_URL when it is unset."""
+        return frozenset(self.allowed_origins or (origin_of(self.console_url),))
 
     def sqlite_path(self) -> Path | None:
         if not self.database_url.startswith("sqlite://"):

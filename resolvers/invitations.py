@@ -17,6 +17,7 @@ from resolvers import activity
 from resolvers.actor import Actor, display_name, lock_organization, locked_member, recheck_admin, role_label
 from resolvers.credentials import hash_password, hash_token, new_token, verify_password
 from resolvers.errors import ErrorCode, UserFacingError
+from resolvers.limits import check_pending_invitations, limit_invitations, limit_resends
 from resolvers.sessions import open_session
 from resolvers.validation import check_new_password, check_password_size, clean_name, normalize_email
 
@@ -150,9 +151,11 @@ async def invite_into(
 
 async def invite_user(settings: Settings, actor: Actor, raw_email: str, role: Role) -> IssuedInvitation:
     email = normalize_email(raw_email, EMAIL_FIELD)
+    await limit_invitations(settings, actor.organization.id)
     async with in_transaction() as connection:
         organization = await lock_organization(connection, actor.organization.id)
         await recheck_admin(connection, actor)
+        await check_pending_invitations(connection, settings, organization)
         return await invite_into(
             connection, settings, organization,
             email=email, role=role, author=actor.author, inviter_name=actor.account.name,
@@ -161,6 +164,7 @@ async def invite_user(settings: Settings, actor: Actor, raw_email: str, role: Ro
 
 async def resend_invitation(settings: Settings, actor: Actor, user_id: int) -> IssuedInvitation:
     """Replace the token (the old link dies at once), restart the expiry and mail the new link."""
+    await limit_resends(settings, user_id)
     async with in_transaction() as connection:
         organization = await lock_organization(connection, actor.organization.id)
         await recheck_admin(connection, actor)

@@ -11,6 +11,7 @@ from models import ActivityAction, Membership, MembershipStatus, Organization, R
 from resolvers import activity
 from resolvers.actor import Actor, display_name, lock_organization, locked_member
 from resolvers.credentials import verify_password
+from resolvers.limits import limit_password_check
 from resolvers.errors import AccessDenied, ErrorCode, UserFacingError
 from resolvers.validation import check_password_size, normalize_email
 
@@ -18,6 +19,7 @@ from resolvers.validation import check_password_size, normalize_email
 async def transfer_by_owner(settings: Settings, actor: Actor, user_id: int, password: str) -> Organization:
     """Make another ACTIVE Admin the owner; the owner confirms with their password."""
     check_password_size(password, ("password",))
+    await limit_password_check(settings, actor.account.email)
     if not await verify_password(actor.account.password_hash, password):
         raise UserFacingError(
             ErrorCode.INVALID_CREDENTIALS,

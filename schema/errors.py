@@ -38,10 +38,14 @@ class RateLimitedError(ClientError):
 
 
 def is_expected(error: GraphQLError) -> bool:
-    """True for coded errors and for parse and validation errors, which carry no exception."""
+    """True for coded errors and for parse, validation and variable errors.
+
+    Parse and validation errors carry no exception; graphql-core's variable coercion errors carry
+    the GraphQLError that described the invalid value.
+    """
     if error.extensions and "code" in error.extensions:
         return True
-    return error.original_error is None
+    return error.original_error is None or isinstance(error.original_error, GraphQLError)
 
 
 class MaskUnexpectedErrors(MaskErrors):

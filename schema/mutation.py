@@ -11,7 +11,7 @@ from strawberry.types import Info
 
 from console_users.context import Context
 from models import Account, Membership, Organization as OrganizationModel
-from resolvers import invitations, ownership, sessions, users
+from resolvers import invitations, limits, ownership, sessions, users
 from resolvers.actor import Actor
 from resolvers.errors import AccessDenied, UserFacingError
 from resolvers.rate_limits import RateLimited
@@ -74,7 +74,7 @@ class UsersMutation:
     @strawberry.mutation
     async def login(self, info: Info[Context, None], email: str, password: str) -> LoginPayload:
         context = info.context
-        signed_in, errors = await attempt(sessions.login(email, password, context.user_agent))
+        signed_in, errors = await attempt(_login(context, email, password))
         if signed_in is None:
             return LoginPayload(errors=errors)
         # A new token at every sign-in; the session the browser had before ends.
@@ -91,9 +91,7 @@ class UsersMutation:
     @strawberry.mutation
     async def accept_invitation(self, info: Info[Context, None], input: AcceptInvitationInput) -> AcceptInvitationPayload:
         context = info.context
-        accepted, errors = await attempt(
-            invitations.accept_invitation(input.token, input.name, input.password, context.user_agent)
-        )
+        accepted, errors = await attempt(_accept(context, input))
         if accepted is None:
             return AcceptInvitationPayload(errors=errors)
         await sessions.end_session(context.session_token)
@@ -153,6 +151,17 @@ class UsersMutation:
         if organization is None:
             return TransferOwnershipPayload(errors=errors)
         return TransferOwnershipPayload(organization=Organization(model=organization))
+
+
+# The rate limits of signing in and accepting count inside `attempt`, so a refusal becomes RATE_LIMITED.
+async def _login(context: Context, email: str, password: str) -> sessions.SignedIn:
+    await limits.limit_sign_in(context.settings, email, context.client_address)
+    return await sessions.login(email, password, context.user_agent)
+
+
+async def _accept(context: Context, input: AcceptInvitationInput) -> invitations.AcceptedInvitation:
+    await limits.limit_acceptance(context.settings, context.client_address)
+    return await invitations.accept_invitation(input.token, input.name, input.password, context.user_agent)
 
 
 # Each helper parses its id argument inside `attempt`, so a malformed id becomes a payload error.

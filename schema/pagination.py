@@ -9,6 +9,8 @@ from schema.errors import InvalidInputError
 
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 50
+# The longest email address; a longer term matches nothing, and SQLite rejects LIKE patterns over 50,000 bytes.
+MAX_SEARCH_LENGTH = 254
 
 
 def encode_cursor(kind: str, row_id: int) -> str:
@@ -42,3 +44,13 @@ def check_page_size(first: int | None) -> int:
             argument="first",
         )
     return first
+
+
+def check_search_term(search: str | None) -> str | None:
+    """Return a search term that can match something, or raise when it is longer than any address."""
+    if search is not None and len(search) > MAX_SEARCH_LENGTH:
+        raise InvalidInputError(
+            f"The search term has {len(search)} characters; use at most {MAX_SEARCH_LENGTH}, part of a name or an email.",
+            argument="filter.search",
+        )
+    return search

@@ -12,7 +12,7 @@ from resolvers import activity, invitations, users
 from resolvers.validation import id_or_none
 from schema.enums import InvitationState, Role
 from schema.inputs import UserFilter
-from schema.pagination import check_page_size, decode_cursor, encode_cursor
+from schema.pagination import check_page_size, check_search_term, decode_cursor, encode_cursor
 from schema.permissions import IsAuthenticated
 from schema.types import (
     ActivityEvent,
@@ -46,7 +46,7 @@ def _user_query(filter: UserFilter | None) -> users.UserQuery:
     return users.UserQuery(
         statuses=statuses,
         role=filter.role.to_stored() if filter.role is not None else None,
-        search=filter.search,
+        search=check_search_term(filter.search),
     )
 
 

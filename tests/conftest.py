@@ -24,7 +24,7 @@ from tortoise.contrib.test import truncate_all_models
 
 from console_users.app import create_app
 from console_users.database import apply_migrations, tortoise_config
-from console_users.settings import Settings, SmtpSecurity
+from console_users.settings import RateLimit, Settings, SmtpSecurity
 from mailer.delivery import deliver_due_messages
 from resolvers.credentials import use_password_hasher
 from resolvers.organizations import create_organization
@@ -110,6 +110,11 @@ def settings(database_url: str, smtp_server: SmtpServer) -> Settings:
         smtp_timeout_seconds=5,
         mail_from="Acme Console <console@acme.example>",
         console_url="https://console.test",
+        # Every test client comes from 127.0.0.1, and the race tests accept hundreds of invitations
+        # in one test, so the per-address limits are raised here; every other limit keeps its
+        # default. tests/test_abuse_limits.py sets low limits to test each one.
+        rate_limit_login_per_address=RateLimit(10_000, 60),
+        rate_limit_accept_per_address=RateLimit(10_000, 60),
     )
 
 

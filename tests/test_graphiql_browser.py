@@ -216,9 +216,8 @@ async def headless_page(folder: Path) -> AsyncIterator[DevToolsSession]:
 async def graphiql_server(
     fresh_database_url: Callable[[], Awaitable[str]], smtp_server: SmtpServer, folder: Path
 ) -> AsyncIterator[ServerProcess]:
-    """Start `serve` with GRAPHIQL unset, so the explorer is on by default."""
-    environment = server_environment(await fresh_database_url(), smtp_server.port)
-    environment.pop("GRAPHIQL", None)
+    """Start `serve` as `make run` does: GraphiQL on, and introspection on for its documentation."""
+    environment = server_environment(await fresh_database_url(), smtp_server.port, GRAPHIQL="true", INTROSPECTION="true")
     async with running_server(environment, folder) as server:
         yield server
 
@@ -279,6 +278,12 @@ async def test_graphiql_renders_offline_in_chromium(
     assert [url for url in remote if urlsplit(url).path.startswith(LOCAL_ASSET_PREFIX)] != []
     assert page.events_named("Network.loadingFailed") == []
     assert page.events_named("Runtime.exceptionThrown") == []
+    # The page ran under its Content-Security-Policy: a violation would be logged as an error below.
+    documents = [event["response"] for event in page.events_named("Network.responseReceived") if event["type"] == "Document"]
+    assert len(documents) == 1
+    assert "script-src 'self' 'sha256-" in {name.lower(): value for name, value in documents[0]["headers"].items()}[
+        "content-security-policy"
+    ]
     errors = [entry["entry"] for entry in page.events_named("Log.entryAdded") if entry["entry"]["level"] == "error"]
     assert errors == []
     assert (tmp_path / "graphiql.png").read_bytes().startswith(b"\x89PNG\r\n\x1a\n")

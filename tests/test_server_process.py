@@ -13,7 +13,7 @@ import os
 import signal
 import socket
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
@@ -130,14 +130,16 @@ class ServerProcess:
 
 
 @contextlib.asynccontextmanager
-async def running_server(environment: dict[str, str], cwd: Path) -> AsyncIterator[ServerProcess]:
-    """Start `console-users serve` on a free port of 127.0.0.1 and wait until /healthz reports ok."""
+async def running_server(
+    environment: dict[str, str], cwd: Path, global_options: Sequence[str] = ()
+) -> AsyncIterator[ServerProcess]:
+    """Start `console-users [global_options] serve` on a free port of 127.0.0.1 and wait until /healthz reports ok."""
     port = free_port()
     log_path = cwd / f"serve-{port}.log"
     # The log goes to a file rather than a pipe, so a chatty server can never block on a full pipe.
     with log_path.open("wb") as log_file:
         process = await asyncio.create_subprocess_exec(
-            str(CONSOLE_USERS), "serve", "--host", "127.0.0.1", "--port", str(port),
+            str(CONSOLE_USERS), *global_options, "serve", "--host", "127.0.0.1", "--port", str(port),
             env=environment, cwd=cwd,
             stdin=asyncio.subprocess.DEVNULL, stdout=log_file, stderr=asyncio.subprocess.STDOUT,
         )
