@@ -76,6 +76,17 @@ class Settings(BaseSettings):
     session_idle_timeout_seconds: int = Field(default=7 * 24 * 3600, ge=60)
     session_lifetime_seconds: int = Field(default=30 * 24 * 3600, ge=60)
 
+    # --- Account self-service: lifetimes of mailed links, and limits on the mail they cause ---
+    # How long a password reset link works. A newer request replaces the older link at once.
+    password_reset_ttl_seconds: int = Field(default=3600, ge=60)
+    # How long the confirmation link of an email change works.
+    email_change_ttl_seconds: int = Field(default=24 * 3600, ge=60)
+    # requestPasswordReset and requestEmailChange each accept at most this many requests per
+    # ACCOUNT_MAIL_WINDOW_SECONDS for one email address, and for one client IP address.
+    account_mail_requests_per_address: int = Field(default=5, ge=1)
+    account_mail_requests_per_client: int = Field(default=20, ge=1)
+    account_mail_window_seconds: int = Field(default=3600, ge=60)
+
     # Operations one API token may run per minute, across all server instances.
     api_token_requests_per_minute: int = Field(default=600, ge=1)
 

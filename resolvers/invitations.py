@@ -258,6 +258,9 @@ async def _activate(
     new_password_hash: str | None,
     user_agent: str,
 ) -> AcceptedInvitation:
+    if account is not None:
+        # Lock the account before the membership, in the order an email change takes them.
+        account = await Account.filter(id=account.id).select_for_update(no_key=True).using_db(connection).get()
     # Re-read under the row lock: a concurrent accept, resend or revoke may have won.
     membership = (
         await Membership.filter(invitation_token_hash=token_hash, status=MembershipStatus.INVITED)
@@ -269,6 +272,13 @@ async def _activate(
         raise UserFacingError(ErrorCode.INVITATION_INVALID, INVALID_LINK_MESSAGE, TOKEN_FIELD)
     if is_expired(membership):
         raise UserFacingError(ErrorCode.INVITATION_EXPIRED, "This invitation expired. Ask an Admin of the organization to resend it.", TOKEN_FIELD)
+    if account is not None and account.email != membership.email:
+        # A confirmed email change moved the account off the invited address after it was read.
+        raise UserFacingError(
+            ErrorCode.INVALID_CREDENTIALS,
+            f"The account for {membership.email} changed its address a moment ago; accept again to create a new account for {membership.email}.",
+            PASSWORD_FIELD,
+        )
     if account is None:
         assert account_name is not None and new_password_hash is not None
         account = await Account.create(

@@ -12,6 +12,7 @@ from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
+from schema.account import AccountMutation, AccountQuery
 from schema.api_tokens import ApiTokenRateLimit, ApiTokensMutation, ApiTokensQuery
 from schema.errors import MaskUnexpectedErrors, log_errors
 from schema.limits import SchemaOptions, code_token_limit_errors, limit_extensions, remove_suggestions
@@ -23,12 +24,12 @@ from schema.scalars import DATETIME_SCALAR
 
 # Each capability contributes its own classes; list new ones among the bases.
 @strawberry.type
-class Query(UsersQuery, ApiTokensQuery):
+class Query(UsersQuery, ApiTokensQuery, AccountQuery):
     pass
 
 
 @strawberry.type
-class Mutation(UsersMutation, ApiTokensMutation):
+class Mutation(UsersMutation, ApiTokensMutation, AccountMutation):
     pass
 
 

@@ -186,3 +186,19 @@ async def test_default_account_limit_applies_in_tests(team: Team) -> None:
     assert codes(outcomes[9]) == []
     assert codes(outcomes[10]) == ["RATE_LIMITED"]
 
+
+async def test_password_checks_share_sign_in_budget(team: Team) -> None:
+    # A stolen session must not allow more password guesses than the sign-in form does.
+    change = (
+        "mutation($current: String!) { changePassword(currentPassword: $current, newPassword: \"another long passphrase\")"
+        " { errors { code } } }"
+    )
+    transfer = "mutation($id: ID!, $p: String!) { transferOwnership(userId: $id, password: $p) { errors { code } } }"
+
+    wrong = [await team.owner.post(change, {"current": WRONG_PASSWORD}) for _ in range(9)]
+    last_allowed = await team.owner.post(transfer, {"id": team.admin_id, "p": WRONG_PASSWORD})
+    refused = await team.owner.post(change, {"current": PASSWORD})
+
+    assert all(body["data"]["changePassword"]["errors"][0]["code"] == "INVALID_CREDENTIALS" for body in wrong)
+    assert last_allowed["data"]["transferOwnership"]["errors"][0]["code"] == "INVALID_CREDENTIALS"
+    assert codes(refused) == ["RATE_LIMITED"]
