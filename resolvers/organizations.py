@@ -28,7 +28,7 @@ async def create_organization(settings: Settings, raw_name: str, raw_owner_email
 
 
 async def notify_owner(settings: Settings, organization_id: int, subject: str, body: str) -> OutboxMessage:
-    """Queue a message to whoever owns the organization at this moment."""
+    """Queue a message to the current owner of the organization."""
     subject = " ".join(subject.split())
     if not subject or not body.strip():
         raise UserFacingError(ErrorCode.INVALID_INPUT, "Both a subject and a non-empty body are required.")

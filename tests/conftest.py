@@ -111,8 +111,8 @@ def settings(database_url: str, smtp_server: SmtpServer) -> Settings:
         mail_from="Acme Console <console@acme.example>",
         console_url="https://console.test",
         # Every test client comes from 127.0.0.1, and the race tests accept hundreds of invitations
-        # in one test, so the per-address limits are raised here; every other limit keeps its
-        # default. tests/test_abuse_limits.py sets low limits to test each one.
+        # in one test, so the per-address limits are raised here. Every other limit keeps its
+        # default, and tests/test_abuse_limits.py sets low limits to test each one.
         rate_limit_login_per_address=RateLimit(10_000, 60),
         rate_limit_accept_per_address=RateLimit(10_000, 60),
     )

@@ -1,8 +1,8 @@
 """Every example of docs/integrations.md, run against a real `console-users serve` process.
 
 The GraphQL example creates the token with the owner's session. The shell examples run in bash,
-one after the other; the Python examples build on each other and run as one script, as the guide
-says. What the guide shows as output is compared with what the server returned.
+one after the other. The Python examples build on each other, so they run as one script, as the
+guide tells readers to. What the guide shows as output is compared with what the server returned.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ PUBLISHED = ROOT / "contract" / "published-schema.graphql"
 
 
 # To publish a new contract on purpose, copy schema.graphql over contract/published-schema.graphql
-# in the same commit as the change; a breaking change then shows up in review as a diff of it.
+# in the same commit as the change. A breaking change then shows up in review as a diff of that file.
 
 
 def test_exported_sdl_matches_code() -> None:
