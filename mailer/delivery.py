@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import re
 import socket
 import uuid
 from datetime import timedelta
@@ -24,6 +23,7 @@ from tortoise.transactions import in_transaction
 
 from console_users.clock import utcnow
 from console_users.settings import Settings, SmtpSecurity
+from mailer.outbox import redact_links
 from models import MessageStatus, OutboxMessage
 
 logger = logging.getLogger(__name__)
@@ -31,11 +31,6 @@ logger = logging.getLogger(__name__)
 # Retry delays grow 15 s, 30 s, 60 s, ... and stop growing at one hour.
 FIRST_RETRY_SECONDS = 15
 MAX_RETRY_SECONDS = 3600
-
-
-# Links carry single-use tokens; once a message is done with, the stored copy loses them.
-TOKEN_IN_LINK = re.compile(r"(token=)[A-Za-z0-9_\-]+")
-REDACTED = r"\1REDACTED"
 
 
 class PermanentDeliveryError(Exception):
@@ -162,8 +157,8 @@ async def deliver_one(message: OutboxMessage, settings: Settings, worker_id: str
         logger.info("Message %d (%s) delivered", message.id, message.kind)
 
     if status is not MessageStatus.QUEUED:
-        values["text_body"] = TOKEN_IN_LINK.sub(REDACTED, message.text_body)
-        values["html_body"] = TOKEN_IN_LINK.sub(REDACTED, message.html_body)
+        values["text_body"] = redact_links(message.text_body)
+        values["html_body"] = redact_links(message.html_body)
 
     # Only the lease holder records the outcome, so a worker whose lease lapsed cannot
     # overwrite the result of the worker that took the message over.

@@ -11,7 +11,7 @@ from tortoise.transactions import in_transaction
 
 from console_users.clock import utcnow
 from console_users.settings import Settings
-from mailer.outbox import enqueue
+from mailer.outbox import cancel_if_queued, enqueue
 from models import Account, ActivityAction, Membership, MembershipStatus, Organization, Role, Session
 from resolvers import activity
 from resolvers.actor import Actor, display_name, lock_organization, locked_member, recheck_admin, role_label
@@ -68,6 +68,8 @@ async def _send_invitation(
     inviter_name: str | None,
 ) -> str:
     """Give the membership a fresh token and expiry, queue the mail, and return the token."""
+    # A mail with the previous link that has not gone out yet would arrive already dead.
+    await cancel_if_queued(connection, membership.invitation_message_id, "a newer invitation replaced it")  # type: ignore[attr-defined]
     token = new_token()
     now = utcnow()
     membership.invitation_token_hash = hash_token(token)

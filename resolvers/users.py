@@ -11,6 +11,7 @@ from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from console_users.clock import utcnow
+from mailer.outbox import cancel_if_queued
 from models import ActivityAction, Membership, MembershipStatus, Organization, Role, Session
 from resolvers import activity
 from resolvers.actor import Actor, display_name, lock_organization, locked_member, recheck_admin, role_label
@@ -149,6 +150,7 @@ async def remove_user(actor: Actor, user_id: int) -> Membership:
         membership.invitation_token_hash = None
         await membership.save(using_db=connection, update_fields=["status", "removed_at", "invitation_token_hash"])
         if was_invited:
+            await cancel_if_queued(connection, membership.invitation_message_id, "the invitation was revoked")  # type: ignore[attr-defined]
             action = ActivityAction.INVITATION_REVOKED
             description = f"{actor.author.name} revoked the invitation to {membership.email}."
         else:

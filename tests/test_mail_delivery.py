@@ -19,7 +19,7 @@ from mailer.delivery import claim_due_messages, deliver_due_messages, deliver_on
 from models import Membership, MessageStatus, OutboxMessage
 from resolvers.credentials import hash_token
 from resolvers.organizations import create_organization
-from tests.support import INVITE, RESEND, TOKEN_PATTERN, GraphQLClient, Mailbox, SmtpServer, top_level_codes
+from tests.support import INVITE, REMOVE, RESEND, TOKEN_PATTERN, GraphQLClient, Mailbox, SmtpServer, top_level_codes
 
 USER = "query($id: ID!) { user(id: $id) { id status invitationEmail } }"
 
@@ -327,3 +327,39 @@ async def test_delivered_body_loses_token(team, mailbox: Mailbox, deliver) -> No
     assert token not in stored.text_body
     assert token not in stored.html_body
     assert "token=REDACTED" in stored.text_body
+
+
+async def test_revoked_invitation_mail_not_sent(team, mailbox: Mailbox, deliver) -> None:
+    user = await invite(team.owner, "gone@acme.example")
+    await team.owner.data(REMOVE, {"id": user["id"]})
+
+    await deliver()
+
+    assert mailbox.to("gone@acme.example") == []
+    stored = await message_to("gone@acme.example")
+    assert stored.status is MessageStatus.FAILED
+    assert stored.last_error is not None
+    assert stored.last_error.startswith("Cancelled")
+    assert "token=REDACTED" in stored.text_body
+
+
+async def test_resend_replaces_unsent_mail(team, new_client, mailbox: Mailbox, deliver) -> None:
+    user = await invite(team.owner, "twice@acme.example")
+    await team.owner.data(RESEND, {"id": user["id"]})
+
+    await deliver()
+
+    assert len(mailbox.to("twice@acme.example")) == 1
+    accepted = await new_client().accept(mailbox.invitation_token("twice@acme.example"), "Twice")
+    assert accepted["errors"] == []
+
+
+async def test_claimed_mail_cancelled_is_skipped(team, settings: Settings, mailbox: Mailbox) -> None:
+    user = await invite(team.owner, "late@acme.example")
+    [claimed] = await claim_due_messages(settings, "worker-a")
+
+    await team.owner.data(REMOVE, {"id": user["id"]})
+
+    assert await deliver_one(claimed, settings, "worker-a") is None
+    assert mailbox.to("late@acme.example") == []
+    assert (await message_to("late@acme.example")).status is MessageStatus.FAILED
