@@ -16,6 +16,8 @@ class ActivityAction(enum.StrEnum):
     USER_ROLE_CHANGED = "user_role_changed"
     USER_REMOVED = "user_removed"
     OWNERSHIP_TRANSFERRED = "ownership_transferred"
+    API_TOKEN_CREATED = "api_token_created"
+    API_TOKEN_REVOKED = "api_token_revoked"
 
 
 class ActorKind(enum.StrEnum):

@@ -10,8 +10,9 @@ from datetime import datetime, timedelta
 from tortoise.transactions import in_transaction
 
 from console_users.clock import utcnow
-from models import ApiToken, Membership, MembershipStatus, Role
-from resolvers.actor import Actor, lock_organization, recheck_admin
+from models import ActivityAction, ApiToken, Membership, MembershipStatus, Role
+from resolvers import activity
+from resolvers.actor import Actor, lock_organization, recheck_admin, role_label
 from resolvers.credentials import hash_token
 from resolvers.errors import ErrorCode, UserFacingError
 from resolvers.validation import id_or_none
@@ -70,7 +71,7 @@ async def create_token(actor: Actor, raw_name: str, role: Role, expires_at: date
     _check_expiry(expires_at)
     secret = new_secret()
     async with in_transaction() as connection:
-        await lock_organization(connection, actor.organization.id)
+        organization = await lock_organization(connection, actor.organization.id)
         await recheck_admin(connection, actor)
         token = await ApiToken.create(
             using_db=connection,
@@ -81,6 +82,16 @@ async def create_token(actor: Actor, raw_name: str, role: Role, expires_at: date
             display_prefix=secret[:DISPLAY_PREFIX_LENGTH],
             created_by=actor.membership,
             expires_at=expires_at,
+        )
+        expiry = f", expiring {expires_at.isoformat()}" if expires_at is not None else ""
+        await activity.record(
+            connection,
+            organization=organization,
+            action=ActivityAction.API_TOKEN_CREATED,
+            author=actor.author,
+            subject=None,
+            description=f"{actor.author.name} created the API token '{name}' with the role {role_label(role)}{expiry}.",
+            details={"api_token_id": token.id, "name": name, "role": role.value},
         )
     logger.info("API token %d created in organization %d by user %d", token.id, actor.organization.id, actor.membership.id)
     return IssuedToken(token=token, secret=secret)
@@ -95,7 +106,7 @@ async def revoke_token(actor: Actor, raw_id: str) -> ApiToken:
     """Revoke a token of the actor's organization; it stops working at once."""
     token_id = id_or_none(raw_id)
     async with in_transaction() as connection:
-        await lock_organization(connection, actor.organization.id)
+        organization = await lock_organization(connection, actor.organization.id)
         await recheck_admin(connection, actor)
         token = None
         if token_id is not None:
@@ -110,6 +121,15 @@ async def revoke_token(actor: Actor, raw_id: str) -> ApiToken:
             )
         token.revoked_at = utcnow()
         await token.save(using_db=connection, update_fields=["revoked_at"])
+        await activity.record(
+            connection,
+            organization=organization,
+            action=ActivityAction.API_TOKEN_REVOKED,
+            author=actor.author,
+            subject=None,
+            description=f"{actor.author.name} revoked the API token '{token.name}'.",
+            details={"api_token_id": token.id, "name": token.name},
+        )
     logger.info("API token %d revoked by user %d", token.id, actor.membership.id)
     return token
 

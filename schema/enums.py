@@ -51,6 +51,8 @@ class ActivityAction(enum.Enum):
     USER_ROLE_CHANGED = StoredAction.USER_ROLE_CHANGED.value
     USER_REMOVED = StoredAction.USER_REMOVED.value
     OWNERSHIP_TRANSFERRED = StoredAction.OWNERSHIP_TRANSFERRED.value
+    API_TOKEN_CREATED = StoredAction.API_TOKEN_CREATED.value
+    API_TOKEN_REVOKED = StoredAction.API_TOKEN_REVOKED.value
 
 
 @strawberry.enum

@@ -229,3 +229,17 @@ async def test_token_requests_are_rate_limited(team: Team, bearer, settings: Set
 
     assert top_level_codes(body) == ["RATE_LIMITED"]
     assert 1 <= body["errors"][0]["extensions"]["retryAfter"] <= 60
+
+
+async def test_token_lifecycle_is_in_activity(team: Team) -> None:
+    created = await create_token(team.admin, role="READ_ONLY", name="Audit bot")
+    await team.owner.data(REVOKE, {"id": created["apiToken"]["id"]})
+
+    events = (await team.owner.data("{ activity(first: 2) { edges { node { action actorName description } } } }"))
+    newest, older = [edge["node"] for edge in events["activity"]["edges"]]
+    assert newest["action"] == "API_TOKEN_REVOKED"
+    assert newest["actorName"] == "Olivia Owner"
+    assert "'Audit bot'" in newest["description"]
+    assert older["action"] == "API_TOKEN_CREATED"
+    assert older["actorName"] == "Adam Admin"
+    assert "Read-Only" in older["description"]
