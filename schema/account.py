@@ -11,7 +11,6 @@ from datetime import datetime
 
 import strawberry
 from strawberry import Private
-from strawberry.permission import PermissionExtension
 from strawberry.types import Info
 
 from console_users.context import Context
@@ -20,10 +19,9 @@ from resolvers import account, email_change, sessions
 from resolvers.user_agents import describe_client
 from schema.mutation import attempt, signed_in_actor, viewer_for
 from schema.payloads import UserError
-from schema.permissions import IsAuthenticated, IsPerson
+from schema.permissions import PERSON
 from schema.types import Viewer
 
-PERSON = [PermissionExtension(permissions=[IsAuthenticated(), IsPerson()], use_directives=False)]
 
 
 @strawberry.type(name="Session", description="A signed-in browser or other client of the viewer's account.")

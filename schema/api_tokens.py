@@ -7,7 +7,6 @@ from datetime import datetime
 
 import strawberry
 from strawberry.extensions import SchemaExtension
-from strawberry.permission import PermissionExtension
 from strawberry.types import Info
 
 from console_users.context import Context
@@ -18,12 +17,9 @@ from schema.enums import Role
 from schema.errors import RateLimitedError
 from schema.mutation import attempt, signed_in_actor
 from schema.payloads import UserError
-from schema.permissions import IsAdmin, IsAuthenticated, IsPerson
+from schema.permissions import ADMIN, PERSON_ADMIN, SIGNED_IN
 from schema.types import User
 
-SIGNED_IN = [PermissionExtension(permissions=[IsAuthenticated()], use_directives=False)]
-ADMIN = [PermissionExtension(permissions=[IsAuthenticated(), IsAdmin()], use_directives=False)]
-PERSON_ADMIN = [PermissionExtension(permissions=[IsAuthenticated(), IsPerson(), IsAdmin()], use_directives=False)]
 
 
 @strawberry.type(description="A credential for an integration. The secret is shown once, when the token is created.")

@@ -6,7 +6,6 @@ from collections.abc import Awaitable
 from typing import TypeVar
 
 import strawberry
-from strawberry.permission import PermissionExtension
 from strawberry.types import Info
 
 from console_users.context import Context
@@ -30,15 +29,11 @@ from schema.payloads import (
     TransferOwnershipPayload,
     UserError,
 )
-from schema.permissions import IsAdmin, IsAuthenticated, IsOwner, IsPerson
+from schema.permissions import ADMIN, OWNER, PERSON, SIGNED_IN
 from schema.types import Organization, User, Viewer
 
 T = TypeVar("T")
 
-SIGNED_IN = [PermissionExtension(permissions=[IsAuthenticated()], use_directives=False)]
-PERSON = [PermissionExtension(permissions=[IsAuthenticated(), IsPerson()], use_directives=False)]
-ADMIN = [PermissionExtension(permissions=[IsAuthenticated(), IsAdmin()], use_directives=False)]
-OWNER = [PermissionExtension(permissions=[IsAuthenticated(), IsOwner()], use_directives=False)]
 
 
 async def attempt(call: Awaitable[T]) -> tuple[T | None, list[UserError]]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from strawberry.permission import BasePermission
+from strawberry.permission import BasePermission, PermissionExtension
 from strawberry.types import Info
 
 from console_users.context import Context
@@ -45,3 +45,12 @@ class IsPerson(BasePermission):
     def has_permission(self, source: Any, info: Info[Context, None], **kwargs: Any) -> bool:
         actor = info.context.actor
         return actor is not None and actor.is_person
+
+
+# Field extensions, one per access rule, shared by every field with that rule. Directives are
+# left out of the SDL, so the published schema stays as clients know it.
+SIGNED_IN = [PermissionExtension(permissions=[IsAuthenticated()], use_directives=False)]
+PERSON = [PermissionExtension(permissions=[IsAuthenticated(), IsPerson()], use_directives=False)]
+ADMIN = [PermissionExtension(permissions=[IsAuthenticated(), IsAdmin()], use_directives=False)]
+PERSON_ADMIN = [PermissionExtension(permissions=[IsAuthenticated(), IsPerson(), IsAdmin()], use_directives=False)]
+OWNER = [PermissionExtension(permissions=[IsAuthenticated(), IsOwner()], use_directives=False)]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import strawberry
-from strawberry.permission import PermissionExtension
 from strawberry.types import Info
 
 from console_users.context import Context
@@ -13,7 +12,7 @@ from resolvers.validation import id_or_none
 from schema.enums import InvitationState, Role
 from schema.inputs import UserFilter
 from schema.pagination import check_page_size, check_search_term, decode_cursor, encode_cursor
-from schema.permissions import IsAuthenticated
+from schema.permissions import SIGNED_IN
 from schema.types import (
     ActivityEvent,
     ActivityEventConnection,
@@ -27,7 +26,6 @@ from schema.types import (
     Viewer,
 )
 
-SIGNED_IN = [PermissionExtension(permissions=[IsAuthenticated()], use_directives=False)]
 
 
 def viewer_of(context: Context) -> Viewer | None:
