@@ -15,6 +15,10 @@ _environment = Environment(
 )
 
 
+# How times appear in mail: minutes are enough, and UTC is named for every reader.
+TIME_FORMAT = "%Y-%m-%d %H:%M UTC"
+
+
 @dataclass(frozen=True)
 class RenderedMessage:
     subject: str

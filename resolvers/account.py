@@ -18,13 +18,14 @@ from tortoise.transactions import in_transaction
 from console_users.clock import utcnow
 from console_users.settings import Settings
 from mailer.outbox import enqueue
-from models import Account, AccountToken, AccountTokenPurpose, Membership, MembershipStatus, Session
-from resolvers.actor import Actor
+from mailer.render import TIME_FORMAT
+from models import Account, AccountToken, AccountTokenPurpose, Session
+from resolvers.actor import Actor, lock_account
 from resolvers.credentials import hash_password, hash_token, new_token, verify_password
 from resolvers.limits import limit_password_check
 from resolvers.errors import ErrorCode, UserFacingError
 from resolvers.rate_limits import Limit, consume
-from resolvers.sessions import SignedIn, open_session
+from resolvers.sessions import SignedIn, latest_membership, open_session
 from resolvers.validation import check_new_password, check_password_size, clean_name, id_or_none, normalize_email
 
 logger = logging.getLogger(__name__)
@@ -41,7 +42,6 @@ RESET_INVALID_MESSAGE = (
     "This password reset link is not valid: it was already used, replaced by a newer one, or it expired. "
     "Request a new link from the sign-in page."
 )
-TIME_FORMAT = "%Y-%m-%d %H:%M UTC"
 
 
 @dataclass
@@ -64,11 +64,6 @@ async def consume_mail_allowance(settings: Settings, action: str, email: str, cl
     window = settings.account_mail_window_seconds
     await consume(action, f"client {client_address}", Limit(settings.account_mail_requests_per_client, window))
     await consume(action, f"address {email}", Limit(settings.account_mail_requests_per_address, window))
-
-
-async def lock_account(connection: BaseDBAsyncClient, account_id: int) -> Account:
-    """Take the account's row lock (SELECT ... FOR NO KEY UPDATE on PostgreSQL) and return the row."""
-    return await Account.filter(id=account_id).select_for_update(no_key=True).using_db(connection).get()
 
 
 async def issue_link_token(
@@ -183,13 +178,7 @@ async def reset_password(settings: Settings, token: str, password: str, user_age
 
 async def _sign_in_latest(connection: BaseDBAsyncClient, account: Account, user_agent: str) -> SignedIn | None:
     """Open a session in the most recently joined organization, as `login` does; None without one."""
-    membership = (
-        await Membership.filter(account_id=account.id, status=MembershipStatus.ACTIVE)
-        .order_by("-joined_at", "-id")
-        .select_related("organization")
-        .using_db(connection)
-        .first()
-    )
+    membership = await latest_membership(account.id, connection)
     if membership is None:
         return None
     session, session_token = await open_session(connection, account, membership.organization, user_agent)

@@ -73,6 +73,15 @@ async def lock_organization(connection: BaseDBAsyncClient, organization_id: int)
     return await Organization.filter(id=organization_id).select_for_update(no_key=True).using_db(connection).get()
 
 
+async def lock_account(connection: BaseDBAsyncClient, account_id: int) -> Account:
+    """Take the account's row lock (SELECT ... FOR NO KEY UPDATE on PostgreSQL) and return the row.
+
+    Take it before any organization or membership lock, as accepting an invitation and changing
+    an address both do.
+    """
+    return await Account.filter(id=account_id).select_for_update(no_key=True).using_db(connection).get()
+
+
 async def recheck_admin(connection: BaseDBAsyncClient, actor: Actor) -> None:
     """Re-read the actor's rights under the lock: a demotion or revocation may have landed meanwhile."""
     current = await Membership.filter(id=actor.membership.id).using_db(connection).get()

@@ -20,15 +20,9 @@ from tortoise.transactions import in_transaction
 from console_users.settings import Settings
 from mailer.outbox import enqueue
 from models import Account, AccountTokenPurpose, Membership, MembershipStatus
-from resolvers.account import (
-    TIME_FORMAT,
-    consume_mail_allowance,
-    find_live_token,
-    issue_link_token,
-    lock_account,
-    use_link_token,
-)
-from resolvers.actor import Actor, lock_organization
+from mailer.render import TIME_FORMAT
+from resolvers.account import consume_mail_allowance, find_live_token, issue_link_token, use_link_token
+from resolvers.actor import Actor, lock_account, lock_organization
 from resolvers.credentials import verify_password
 from resolvers.limits import limit_password_check
 from resolvers.errors import ErrorCode, UserFacingError

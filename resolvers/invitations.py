@@ -12,9 +12,10 @@ from tortoise.transactions import in_transaction
 from console_users.clock import utcnow
 from console_users.settings import Settings
 from mailer.outbox import cancel_if_queued, enqueue
+from mailer.render import TIME_FORMAT
 from models import Account, ActivityAction, Membership, MembershipStatus, Organization, Role, Session
 from resolvers import activity
-from resolvers.actor import Actor, display_name, lock_organization, locked_member, recheck_admin, role_label
+from resolvers.actor import Actor, display_name, lock_account, lock_organization, locked_member, recheck_admin, role_label
 from resolvers.credentials import hash_password, hash_token, new_token, verify_password
 from resolvers.errors import ErrorCode, UserFacingError
 from resolvers.limits import check_pending_invitations, limit_invitations, limit_resends
@@ -26,6 +27,7 @@ TOKEN_FIELD = ("input", "token")
 NAME_FIELD = ("input", "name")
 PASSWORD_FIELD = ("input", "password")
 
+EXPIRED_LINK_MESSAGE = "This invitation expired. Ask an Admin of the organization to resend it."
 INVALID_LINK_MESSAGE = "This invitation link is not valid: it was already used, replaced by a newer one, or revoked. Ask an Admin to send a new invitation."
 
 
@@ -86,7 +88,7 @@ async def _send_invitation(
             "inviter_name": inviter_name,
             "role_label": role_label(membership.role),
             "link": f"{settings.console_url}/accept-invitation?token={token}",
-            "expires_at": membership.invitation_expires_at.strftime("%Y-%m-%d %H:%M UTC"),
+            "expires_at": membership.invitation_expires_at.strftime(TIME_FORMAT),
         },
     )
     membership.invitation_message = message
@@ -219,7 +221,7 @@ async def accept_invitation(token: str, name: str | None, password: str, user_ag
     if is_expired(membership):
         raise UserFacingError(
             ErrorCode.INVITATION_EXPIRED,
-            "This invitation expired. Ask an Admin of the organization to resend it.",
+            EXPIRED_LINK_MESSAGE,
             TOKEN_FIELD,
         )
 
@@ -261,8 +263,7 @@ async def _activate(
     user_agent: str,
 ) -> AcceptedInvitation:
     if account is not None:
-        # Lock the account before the membership, in the order an email change takes them.
-        account = await Account.filter(id=account.id).select_for_update(no_key=True).using_db(connection).get()
+        account = await lock_account(connection, account.id)
     # Re-read under the row lock: a concurrent accept, resend or revoke may have won.
     membership = (
         await Membership.filter(invitation_token_hash=token_hash, status=MembershipStatus.INVITED)
@@ -273,7 +274,7 @@ async def _activate(
     if membership is None:
         raise UserFacingError(ErrorCode.INVITATION_INVALID, INVALID_LINK_MESSAGE, TOKEN_FIELD)
     if is_expired(membership):
-        raise UserFacingError(ErrorCode.INVITATION_EXPIRED, "This invitation expired. Ask an Admin of the organization to resend it.", TOKEN_FIELD)
+        raise UserFacingError(ErrorCode.INVITATION_EXPIRED, EXPIRED_LINK_MESSAGE, TOKEN_FIELD)
     if account is not None and account.email != membership.email:
         # A confirmed email change moved the account off the invited address after it was read.
         raise UserFacingError(

@@ -76,6 +76,21 @@ async def authenticate(settings: Settings, token: str | None) -> Actor | None:
     return Actor(session=session, account=session.account, membership=membership, organization=session.organization)
 
 
+async def latest_membership(account_id: int, connection: BaseDBAsyncClient | None = None) -> Membership | None:
+    """Return the account's most recently joined active membership, with its organization.
+
+    Its organization becomes the current one of a new session.
+    """
+    query = (
+        Membership.filter(account_id=account_id, status=MembershipStatus.ACTIVE)
+        .order_by("-joined_at", "-id")
+        .select_related("organization")
+    )
+    if connection is not None:
+        query = query.using_db(connection)
+    return await query.first()
+
+
 async def login(raw_email: str, password: str, user_agent: str) -> SignedIn:
     email = normalize_email(raw_email, ("email",))
     check_password_size(password, ("password",))
@@ -87,13 +102,7 @@ async def login(raw_email: str, password: str, user_agent: str) -> SignedIn:
         account.password_hash = await hash_password(password)
         await account.save(update_fields=["password_hash"])
 
-    # The most recently joined organization becomes the session's current one.
-    membership = (
-        await Membership.filter(account_id=account.id, status=MembershipStatus.ACTIVE)
-        .order_by("-joined_at", "-id")
-        .select_related("organization")
-        .first()
-    )
+    membership = await latest_membership(account.id)
     if membership is None:
         raise UserFacingError(
             ErrorCode.NO_ACCESS,

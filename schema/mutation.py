@@ -29,7 +29,7 @@ from schema.payloads import (
     TransferOwnershipPayload,
     UserError,
 )
-from schema.permissions import ADMIN, OWNER, PERSON, SIGNED_IN
+from schema.permissions import ADMIN, OWNER, PERSON
 from schema.types import Organization, User, Viewer
 
 T = TypeVar("T")
