@@ -46,6 +46,16 @@ class SettingsError(Exception):
     """Raised when an environment variable has an invalid value; the message names it."""
 
 
+# The settings written COUNT/SECONDS; each is parsed and checked the same way.
+RATE_LIMIT_FIELDS = (
+    "rate_limit_login_per_account",
+    "rate_limit_login_per_address",
+    "rate_limit_accept_per_address",
+    "rate_limit_invites_per_organization",
+    "rate_limit_resends_per_user",
+)
+
+
 class Settings(BaseSettings):
     """Every setting of the server, one environment variable each."""
 
@@ -150,25 +160,12 @@ class Settings(BaseSettings):
             raise ValueError(f"{value!r} is not a mail address such as 'Console <no-reply@example.com>'")
         return value
 
-    @field_validator(
-        "rate_limit_login_per_account",
-        "rate_limit_login_per_address",
-        "rate_limit_accept_per_address",
-        "rate_limit_invites_per_organization",
-        "rate_limit_resends_per_user",
-        mode="before",
-    )
+    @field_validator(*RATE_LIMIT_FIELDS, mode="before")
     @classmethod
     def _parse_rate_limit(cls, value: object) -> object:
         return parse_rate_limit(value)
 
-    @field_validator(
-        "rate_limit_login_per_account",
-        "rate_limit_login_per_address",
-        "rate_limit_accept_per_address",
-        "rate_limit_invites_per_organization",
-        "rate_limit_resends_per_user",
-    )
+    @field_validator(*RATE_LIMIT_FIELDS)
     @classmethod
     def _check_rate_limit(cls, value: RateLimit) -> RateLimit:
         if value.count < 1 or value.window_seconds < 1:
