@@ -21,12 +21,16 @@ from argon2 import PasswordHasher
 from argon2.profiles import CHEAPEST
 from tortoise import Tortoise
 from tortoise.contrib.test import truncate_all_models
+from tortoise.transactions import in_transaction
 
 from console_users.app import create_app
 from console_users.database import apply_migrations, tortoise_config
 from console_users.settings import RateLimit, Settings, SmtpSecurity
 from mailer.delivery import deliver_due_messages
 from resolvers.credentials import use_password_hasher
+from models import Role
+from resolvers import activity
+from resolvers.invitations import invite_into
 from resolvers.organizations import create_organization
 from tests.support import PASSWORD, GraphQLClient, Mailbox, SmtpServer
 
@@ -199,6 +203,22 @@ async def join(
     accepted = await client.accept(mailbox.invitation_token(address), name)
     assert accepted["errors"] == [], accepted
     return client, invited["user"]["id"]
+
+
+async def organization_with_one_active_admin(
+    settings: Settings, new_client: Callable[[], GraphQLClient]
+) -> tuple[GraphQLClient, str]:
+    """Build "Solo", whose owner never accepted, and sign in its only ACTIVE Admin, who is not the owner."""
+    organization, _ = await create_organization(settings, "Solo", "sam@solo.example")
+    async with in_transaction() as connection:
+        issued = await invite_into(
+            connection, settings, organization,
+            email="ada@solo.example", role=Role.ADMIN, author=activity.SYSTEM, inviter_name=None,
+        )
+    admin = new_client()
+    accepted = await admin.accept(issued.token, "Ada Admin")
+    assert accepted["errors"] == [], accepted
+    return admin, str(issued.membership.id)
 
 
 @pytest_asyncio.fixture

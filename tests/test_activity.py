@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from tortoise.transactions import in_transaction
-
 from console_users.settings import Settings
-from models import Account, Role
-from resolvers import activity
-from resolvers.invitations import invite_into
-from resolvers.organizations import create_organization
-from tests.conftest import Team
+from models import Account
+from tests.conftest import Team, organization_with_one_active_admin
 from tests.support import (
     CHANGE_ROLE,
     PASSWORD,
@@ -54,22 +48,6 @@ async def one_new_event(client: GraphQLClient, before: list[dict[str, Any]]) -> 
     assert len(after) == len(before) + 1, [event["description"] for event in after]
     assert ids_of(after[1:]) == ids_of(before)
     return after[0]
-
-
-async def organization_with_one_active_admin(
-    settings: Settings, new_client: Callable[[], GraphQLClient]
-) -> tuple[GraphQLClient, str]:
-    """Build "Solo", whose owner never accepted, and sign in its only ACTIVE Admin, who is not the owner."""
-    organization, _ = await create_organization(settings, "Solo", "sam@solo.example")
-    async with in_transaction() as connection:
-        issued = await invite_into(
-            connection, settings, organization,
-            email="ada@solo.example", role=Role.ADMIN, author=activity.SYSTEM, inviter_name=None,
-        )
-    admin = new_client()
-    accepted = await admin.accept(issued.token, "Ada Admin")
-    assert accepted["errors"] == [], accepted
-    return admin, str(issued.membership.id)
 
 
 # One event per change
