@@ -20,12 +20,11 @@ import pytest
 
 from tests.support import SmtpServer
 from tests.test_server_process import (
+    create_acme,
     WAIT_SECONDS,
     close_clients,
-    run_cli,
     running_server,
     server_environment,
-    wait_for_mail,
 )
 
 GUIDE = Path(__file__).resolve().parent.parent / "docs" / "integrations.md"
@@ -74,13 +73,7 @@ async def test_guide_examples_run(
     async with running_server(environment, tmp_path) as server:
         owner = server.client()
         try:
-            created = await run_cli(
-                ["create-organization", "--name", "Acme", "--owner-email", "olivia@acme.example"], environment, tmp_path
-            )
-            assert created.returncode == 0, created.stderr
-            await wait_for_mail(mailbox, "olivia@acme.example")
-            accepted = await owner.accept(mailbox.invitation_token("olivia@acme.example"), "Olivia Owner")
-            assert accepted["errors"] == []
+            await create_acme(environment, tmp_path, mailbox, owner)
 
             # Step 1 of the guide, as an Admin would run it in GraphiQL.
             token = (await owner.data(blocks("graphql")[0]))["createApiToken"]

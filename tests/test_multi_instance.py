@@ -19,6 +19,7 @@ from aiosmtpd.smtp import SMTP, Envelope
 from tests.conftest import database_kind
 from tests.support import Mailbox, SmtpServer
 from tests.test_server_process import (
+    create_acme,
     CONSOLE_USERS,
     WAIT_SECONDS,
     close_clients,
@@ -26,7 +27,6 @@ from tests.test_server_process import (
     running_server,
     server_environment,
     stop_process,
-    wait_for_mail,
 )
 
 pytestmark = pytest.mark.skipif(database_kind() != "postgres", reason="several processes share one PostgreSQL database")
@@ -86,13 +86,7 @@ async def test_two_instances_deliver_each_once(
     async with running_server(environment, tmp_path) as first, running_server(environment, tmp_path) as second:
         owner, colleague = first.client(), second.client()
         try:
-            created = await run_cli(
-                ["create-organization", "--name", "Acme", "--owner-email", "olivia@acme.example"], environment, tmp_path
-            )
-            assert created.returncode == 0, created.stderr
-            await wait_for_mail(mailbox, "olivia@acme.example")
-            accepted = await owner.accept(mailbox.invitation_token("olivia@acme.example"), "Olivia Owner")
-            assert accepted["errors"] == []
+            await create_acme(environment, tmp_path, mailbox, owner)
             # Sessions live in the database, so the owner signs in on the second instance too.
             assert (await colleague.login("olivia@acme.example"))["errors"] == []
 

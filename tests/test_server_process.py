@@ -164,6 +164,17 @@ async def wait_for_mail(mailbox: Mailbox, address: str, count: int = 1) -> list[
     raise AssertionError(f"expected {count} message(s) to {address} within {WAIT_SECONDS} s, but the mailbox has {received}")
 
 
+async def create_acme(environment: dict[str, str], cwd: Path, mailbox: Mailbox, owner: GraphQLClient) -> None:
+    """Create the organization Acme with the CLI, and accept its owner's mailed invitation as Olivia Owner."""
+    created = await run_cli(
+        ["create-organization", "--name", "Acme", "--owner-email", "olivia@acme.example"], environment, cwd
+    )
+    assert created.returncode == 0, created.stderr
+    await wait_for_mail(mailbox, "olivia@acme.example")
+    accepted = await owner.accept(mailbox.invitation_token("olivia@acme.example"), "Olivia Owner")
+    assert accepted["errors"] == []
+
+
 async def close_clients(*clients: GraphQLClient) -> None:
     for client in clients:
         await client.http.aclose()
