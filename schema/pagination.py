@@ -9,7 +9,8 @@ from schema.errors import InvalidInputError
 
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 50
-# The longest email address; a longer term matches nothing, and SQLite rejects LIKE patterns over 50,000 bytes.
+# The maximum length of an email address: a longer term matches nothing, and SQLite rejects
+# LIKE patterns over 50,000 bytes.
 MAX_SEARCH_LENGTH = 254
 
 

@@ -316,7 +316,7 @@ async def test_transfer_ownership_to_active_admin(served_team: ServedTeam) -> No
     assert len(await wait_for_mail(mailbox, "adam@acme.example", count=2)) == 2
     assert len(await wait_for_mail(mailbox, "olivia@acme.example", count=2)) == 2
 
-    # notify-owner writes to whoever owns the organization now.
+    # notify-owner writes to the current owner of the organization.
     body_file = served_team.database.cwd / "notice.txt"
     body_file.write_text("Please review the billing contact.\n", encoding="utf-8")
     notified = await served_team.database.run(

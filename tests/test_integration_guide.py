@@ -2,7 +2,7 @@
 
 The GraphQL example creates the token with the owner's session. The shell examples run in bash,
 one after the other. The Python examples build on each other, so they run as one script, as the
-guide tells readers to. What the guide shows as output is compared with what the server returned.
+guide instructs. What the guide shows as output is compared with what the server returned.
 """
 
 from __future__ import annotations
